@@ -1,0 +1,65 @@
+import type { Principal } from '@switchyard/contracts';
+import { CachedAuthenticator } from './cached-authenticator';
+
+const alice: Principal = { orgId: 'org_a', userId: 'usr_a', role: 'admin', keyId: 'key_a' };
+
+describe('CachedAuthenticator', () => {
+  let clock: number;
+  let lookups: string[];
+  let valid: Record<string, Principal>;
+  const make = (ttlMs: number, maxEntries?: number) =>
+    new CachedAuthenticator(
+      async (key) => {
+        lookups.push(key);
+        return valid[key] ?? null;
+      },
+      { ttlMs, now: () => clock, ...(maxEntries === undefined ? {} : { maxEntries }) },
+    );
+
+  beforeEach(() => {
+    clock = 1_000;
+    lookups = [];
+    valid = { 'sy_a_secret': alice };
+  });
+
+  it('asks once per key within the lifetime, then again', async () => {
+    const auth = make(5_000);
+    await expect(auth.principalFor('sy_a_secret')).resolves.toEqual(alice);
+    clock += 4_999;
+    await expect(auth.principalFor('sy_a_secret')).resolves.toEqual(alice);
+    expect(lookups).toHaveLength(1);
+    clock += 1;
+    delete valid['sy_a_secret'];
+    await expect(auth.principalFor('sy_a_secret')).resolves.toBeNull();
+    expect(lookups).toHaveLength(2);
+  });
+
+  it('never remembers a refusal: a wrong key always reaches the lookup', async () => {
+    const auth = make(5_000);
+    await auth.principalFor('sy_a_wrong');
+    await auth.principalFor('sy_a_wrong');
+    expect(lookups).toEqual(['sy_a_wrong', 'sy_a_wrong']);
+  });
+
+  it('forgets a revoked key at once', async () => {
+    const auth = make(5_000);
+    await auth.principalFor('sy_a_secret');
+    auth.forget('key_a');
+    delete valid['sy_a_secret'];
+    await expect(auth.principalFor('sy_a_secret')).resolves.toBeNull();
+  });
+
+  it('keeps at most maxEntries keys, dropping the oldest', async () => {
+    valid = { k1: alice, k2: { ...alice, keyId: 'key_2' }, k3: { ...alice, keyId: 'key_3' } };
+    const auth = make(5_000, 2);
+    for (const key of ['k1', 'k2', 'k3', 'k3', 'k2', 'k1']) await auth.principalFor(key);
+    expect(lookups).toEqual(['k1', 'k2', 'k3', 'k1']);
+  });
+
+  it('asks every time when turned off', async () => {
+    const auth = make(0);
+    await auth.principalFor('sy_a_secret');
+    await auth.principalFor('sy_a_secret');
+    expect(lookups).toHaveLength(2);
+  });
+});

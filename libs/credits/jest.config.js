@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'credits',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

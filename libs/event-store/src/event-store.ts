@@ -1,0 +1,475 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Event, ExpectedVersion, RecordedEvent } from '@switchyard/contracts';
+import { VersionConflictError } from './errors';
+import type { EventStoreTables } from './schema';
+import { PREPARED } from './database';
+import { toRecordedEvent, type EventRow } from './rows';
+import { GroupCommit, type GroupCommitOptions, type QueuedAppend } from './group-commit';
+import { PollingSubscription } from './subscription';
+import type {
+  AfterCommit,
+  AppendOptions,
+  AppendResult,
+  CallerSession,
+  EventStore,
+  EventStoreDb,
+  EventStoreSession,
+  EventStoreTx,
+  InlineProjection,
+  ProjectionWrite,
+  ReadStreamOptions,
+  ReadStreamResult,
+  Subscription,
+  SubscriptionHandler,
+  StreamAppend,
+  SubscriptionOptions,
+} from './types';
+
+export interface EventStoreOptions {
+  projections?: readonly InlineProjection[];
+  /**
+   * Appends outside a caller's transaction that expect an exact version (every decider's do) and
+   * arrive while others are being written go together, one transaction and one statement for the
+   * group. `false` writes each alone. Default: 2 groups at once, 64 appends a group.
+   */
+  groupCommit?: Partial<GroupCommitOptions> | false;
+}
+
+/** An append with an exact expected version, as a group statement takes it. */
+interface ExactAppend {
+  readonly streamId: string;
+  readonly events: readonly Event[];
+  readonly options: AppendOptions;
+  /** The exact version the stream must be at; 0: it must not exist. */
+  readonly expected: number;
+}
+
+interface PendingAppend extends ExactAppend, QueuedAppend<AppendResult> {}
+
+/** An append's events as the log will hold them, and what the projections write in its statement. */
+interface Planned {
+  readonly stored: ReturnType<typeof stampEvents>;
+  readonly writes: readonly ProjectionWrite[];
+}
+
+const stampEvents = (events: readonly Event[], metadata: AppendOptions['metadata']) =>
+  events.map((event) => ({
+    eventId: randomUUID(),
+    type: event.type,
+    data: event.data,
+    metadata: { ...metadata, ...event.metadata },
+  }));
+
+/**
+ * Takes the stream's next versions in one statement. The row lock on `streams` serializes writers
+ * of one stream; `last_transaction_id <= pg_current_xact_id()` refuses an append from a transaction
+ * older than the stream's last writer, so a stream's versions always follow transaction-id order,
+ * which is the order subscriptions deliver in.
+ */
+const claimVersions = (streamId: string, count: number, expected: ExpectedVersion): RawBuilder<unknown> => {
+  if (expected === 'no_stream' || expected === 0) {
+    return sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+      ON CONFLICT (stream_id) DO NOTHING RETURNING version`;
+  }
+  if (expected === 'any') {
+    return sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+      ON CONFLICT (stream_id) DO UPDATE
+        SET version = streams.version + EXCLUDED.version, last_transaction_id = pg_current_xact_id()
+        WHERE streams.last_transaction_id <= pg_current_xact_id()
+      RETURNING version`;
+  }
+  const exact = expected === 'exists' ? sql`` : sql`AND version = ${expected}`;
+  return sql`UPDATE streams SET version = version + ${count}, last_transaction_id = pg_current_xact_id()
+    WHERE stream_id = ${streamId} ${exact} AND last_transaction_id <= pg_current_xact_id()
+    RETURNING version`;
+};
+
+const validateExpectedVersion = (expected: ExpectedVersion): void => {
+  if (typeof expected === 'number' && (!Number.isInteger(expected) || expected < 0)) {
+    throw new RangeError(`expectedVersion must be a whole number >= 0, got ${expected}`);
+  }
+};
+
+type Executor = Kysely<EventStoreTables> | EventStoreTx;
+
+type AppendedRow = Pick<EventRow, 'global_position' | 'transaction_id' | 'stream_version' | 'created_at'>;
+
+/**
+ * A group's appends in one statement: each stream is claimed at its exact expected version (0: it
+ * must not exist yet); a stream that is not where its append expects is simply not claimed, and its
+ * events are not inserted, while the others go ahead.
+ */
+const appendGroupStatement = (requests: string, events: string): RawBuilder<AppendedRow & { stream_id: string }> => sql`${sql.raw(PREPARED)}
+  WITH req AS (
+    SELECT * FROM jsonb_to_recordset(${requests}::jsonb) AS r(stream_id text, expected int, n int)
+  ),
+  created AS (
+    INSERT INTO streams (stream_id, version) SELECT stream_id, n FROM req WHERE expected = 0
+    ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id, version
+  ),
+  updated AS (
+    UPDATE streams s SET version = s.version + req.n, last_transaction_id = pg_current_xact_id()
+    FROM req
+    WHERE req.expected > 0 AND s.stream_id = req.stream_id AND s.version = req.expected
+      AND s.last_transaction_id <= pg_current_xact_id()
+    RETURNING s.stream_id, s.version
+  ),
+  claim AS (SELECT stream_id, version FROM created UNION ALL SELECT stream_id, version FROM updated),
+  inserted AS (
+    INSERT INTO events (event_id, stream_id, stream_version, type, data, metadata)
+    SELECT (x.e->>'eventId')::uuid, claim.stream_id, claim.version - (x.e->>'n')::int + (x.e->>'ord')::int,
+           x.e->>'type', x.e->'data', x.e->'metadata'
+    FROM jsonb_array_elements(${events}::jsonb) WITH ORDINALITY AS x(e, seq)
+    JOIN claim ON claim.stream_id = x.e->>'streamId'
+    ORDER BY x.seq
+    RETURNING global_position, transaction_id, stream_id, stream_version, created_at
+  )
+  SELECT global_position::text AS global_position, transaction_id::text AS transaction_id, stream_id, stream_version, created_at
+  FROM inserted ORDER BY inserted.global_position`;
+
+class Session implements CallerSession {
+  constructor(
+    readonly tx: EventStoreTx,
+    private readonly store: PostgresEventStore,
+    private readonly onCommit: AfterCommit[] = [],
+  ) {}
+
+  committed(): void {
+    for (const callback of this.onCommit.splice(0)) callback();
+  }
+
+  readStream<E extends Event = Event>(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult<E>> {
+    return readStreamWith<E>(this.tx, streamId, options);
+  }
+
+  appendToStream(streamId: string, events: readonly Event[], options?: AppendOptions): Promise<AppendResult> {
+    return this.store.appendWith(this.tx, streamId, events, options);
+  }
+
+  readStreams<E extends Event = Event>(streamIds: readonly string[]): Promise<Map<string, ReadStreamResult<E>>> {
+    return readStreamsWith<E>(this.tx, streamIds);
+  }
+
+  async appendToStreams(appends: readonly StreamAppend[]): Promise<(AppendResult | VersionConflictError)[]> {
+    const exact = appends.map((append) => {
+      validateExpectedVersion(append.expectedVersion);
+      const expected = append.expectedVersion === 'no_stream' ? 0 : append.expectedVersion;
+      return { streamId: append.streamId, events: append.events, options: append.metadata ? { metadata: append.metadata } : {}, expected };
+    });
+    const results = await this.store.appendGroupWith(this.tx, exact);
+    return Promise.all(
+      exact.map((append, i) => results[i] ?? this.store.conflict(this.tx, append.streamId, append.expected)),
+    );
+  }
+}
+
+async function readStreamsWith<E extends Event>(
+  executor: Executor,
+  streamIds: readonly string[],
+): Promise<Map<string, ReadStreamResult<E>>> {
+  const results = new Map<string, ReadStreamResult<E>>();
+  if (streamIds.length === 0) return results;
+  const { rows } = await sql<EventRow & { current_version: number; stream: string }>`
+    SELECT e.global_position::text AS global_position, e.transaction_id::text AS transaction_id,
+           e.event_id::text AS event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
+           e.created_at, s.stream_id AS stream, s.version AS current_version
+    FROM streams s
+    LEFT JOIN events e ON e.stream_id = s.stream_id
+    WHERE s.stream_id IN (${sql.join([...new Set(streamIds)])})
+    ORDER BY s.stream_id, e.stream_version`.execute(executor);
+  for (const row of rows) {
+    const result = results.get(row.stream) ?? { events: [], currentVersion: row.current_version, exists: true };
+    if (row.event_id !== null) result.events.push(toRecordedEvent(row) as RecordedEvent<E>);
+    results.set(row.stream, result);
+  }
+  for (const streamId of streamIds) if (!results.has(streamId)) results.set(streamId, { events: [], currentVersion: 0, exists: false });
+  return results;
+}
+
+async function readStreamWith<E extends Event>(
+  executor: Executor,
+  streamId: string,
+  options: ReadStreamOptions = {},
+): Promise<ReadStreamResult<E>> {
+  const from = options.from ?? 1;
+  const to = options.to ?? 2_147_483_647;
+  const { rows } = await sql<EventRow & { current_version: number }>`${sql.raw(PREPARED)}
+    SELECT e.global_position::text AS global_position, e.transaction_id::text AS transaction_id,
+           e.event_id::text AS event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
+           e.created_at, s.version AS current_version
+    FROM streams s
+    LEFT JOIN events e ON e.stream_id = s.stream_id AND e.stream_version BETWEEN ${from} AND ${to}
+    WHERE s.stream_id = ${streamId}
+    ORDER BY e.stream_version`.execute(executor);
+  const first = rows[0];
+  if (first === undefined) return { events: [], currentVersion: 0, exists: false };
+  const events = rows.filter((row) => row.event_id !== null).map((row) => toRecordedEvent(row) as RecordedEvent<E>);
+  return { events, currentVersion: first.current_version, exists: true };
+}
+
+/** The event log on PostgreSQL or PGlite: appends, reads, inline projections, subscriptions. */
+export class PostgresEventStore implements EventStore {
+  private readonly projections: readonly InlineProjection[];
+  private readonly subscriptions = new Set<PollingSubscription>();
+  private readonly groups: GroupCommit<PendingAppend> | undefined;
+  /** For each transaction the store opened, what its projections asked to hear once it commits. */
+  private readonly committed = new WeakMap<EventStoreTx, AfterCommit[]>();
+
+  constructor(
+    readonly db: EventStoreDb,
+    options: EventStoreOptions = {},
+  ) {
+    this.projections = options.projections ?? [];
+    if (options.groupCommit !== false) {
+      this.groups = new GroupCommit((group) => this.writeGroup(group), {
+        maxInFlight: options.groupCommit?.maxInFlight ?? 2,
+        maxGroup: options.groupCommit?.maxGroup ?? 64,
+      });
+    }
+  }
+
+  get tx(): EventStoreTx {
+    throw new Error('tx is only available inside transaction()');
+  }
+
+  readStream<E extends Event = Event>(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult<E>> {
+    return readStreamWith<E>(this.db, streamId, options);
+  }
+
+  async appendToStream(streamId: string, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
+    const expected = options.expectedVersion ?? 'any';
+    validateExpectedVersion(expected);
+    if (!this.groups || events.length === 0 || (typeof expected !== 'number' && expected !== 'no_stream')) {
+      return this.appendAlone(streamId, events, options);
+    }
+    return new Promise((resolve, reject) => {
+      this.groups?.submit({ streamId, events, options, expected: expected === 'no_stream' ? 0 : expected, resolve, reject });
+    });
+  }
+
+  private async appendAlone(streamId: string, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
+    // Without a projection to run in a transaction (none applies, or each wrote its part into the
+    // append's statement), the append is one autocommitted statement: no BEGIN/COMMIT trips.
+    const planned = this.plan(streamId, events, options);
+    const result = planned
+      ? await this.appendWith(this.db, streamId, events, options, planned)
+      : await this.own((tx) => this.appendWith(tx, streamId, events, options, planned));
+    this.notify();
+    return result;
+  }
+
+  /**
+   * The events stamped for the log, with what each projection that applies will write for them in
+   * the append's own statement. Null when one of them cannot say without a transaction.
+   */
+  private plan(streamId: string, events: readonly Event[], options: AppendOptions): Planned | null {
+    const stored = stampEvents(events, options.metadata);
+    const projections = this.projectionsFor(events);
+    if (projections.length === 0) return { stored, writes: [] };
+    const expected = options.expectedVersion;
+    if (expected !== 'no_stream' && typeof expected !== 'number') return null;
+    const base = expected === 'no_stream' ? 0 : expected;
+    const upcoming = stored.map((event, i) => ({ ...event, streamId, streamVersion: base + i + 1 }));
+    const writes: ProjectionWrite[] = [];
+    for (const projection of projections) {
+      const handled = upcoming.filter((event) => projection.canHandle.includes(event.type));
+      const write = projection.planAppend?.({ streamId, expectedVersion: base, events: handled });
+      if (!write) return null;
+      writes.push(write);
+    }
+    return { stored, writes };
+  }
+
+  /** Writes a group in one transaction; each append gets its own result or version conflict. */
+  private async writeGroup(group: readonly PendingAppend[]): Promise<void> {
+    const alone = (append: PendingAppend): Promise<void> =>
+      this.appendAlone(append.streamId, append.events, append.options).then(append.resolve, append.reject);
+    if (group.length === 1) return alone(group[0] as PendingAppend);
+    let results: (AppendResult | undefined)[];
+    try {
+      results = await this.own((tx) => this.appendGroupWith(tx, group));
+    } catch {
+      // Something failed the group's transaction (one append's projection, a deadlock): each append
+      // goes again alone, so only the one at fault sees its error.
+      await Promise.all(group.map(alone));
+      return;
+    }
+    this.notify();
+    for (const [i, append] of group.entries()) {
+      const result = results[i];
+      if (result) append.resolve(result);
+      else await this.conflict(this.db, append.streamId, append.expected).then(append.reject, append.reject);
+    }
+  }
+
+  /**
+   * Appends a group in one statement inside `tx` and runs the projections once for all of it. Each
+   * append's result, or undefined where its stream was not at the expected version.
+   */
+  async appendGroupWith(tx: EventStoreTx, group: readonly ExactAppend[]): Promise<(AppendResult | undefined)[]> {
+    const stamped = group.map((append) => stampEvents(append.events, append.options.metadata));
+    const requests = group.map((append, i) => ({ stream_id: append.streamId, expected: append.expected, n: stamped[i]?.length }));
+    const events = group.flatMap((append, i) => {
+      const own = stamped[i] ?? [];
+      return own.map((event, k) => ({ ...event, streamId: append.streamId, ord: k + 1, n: own.length }));
+    });
+    const { rows } = await appendGroupStatement(JSON.stringify(requests), JSON.stringify(events)).execute(tx);
+    const rowsByStream = new Map<string, (AppendedRow & { stream_id: string })[]>();
+    for (const row of rows) rowsByStream.set(row.stream_id, [...(rowsByStream.get(row.stream_id) ?? []), row]);
+
+    const recordedAll: RecordedEvent[] = [];
+    const results = group.map((append, i): AppendResult | undefined => {
+      const own = (rowsByStream.get(append.streamId) ?? []).sort((a, b) => a.stream_version - b.stream_version);
+      if (own.length === 0) return undefined;
+      const recorded = own.map((row, k) => {
+        const event = (stamped[i] ?? [])[k] as ReturnType<typeof stampEvents>[number];
+        return toRecordedEvent({ ...row, event_id: event.eventId, type: event.type, data: event.data, metadata: event.metadata });
+      });
+      recordedAll.push(...recorded);
+      const last = recorded[recorded.length - 1] as RecordedEvent;
+      return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition, events: recorded };
+    });
+    await this.project(this.projections, recordedAll, tx);
+    return results;
+  }
+
+  readStreams<E extends Event = Event>(streamIds: readonly string[]): Promise<Map<string, ReadStreamResult<E>>> {
+    return readStreamsWith<E>(this.db, streamIds);
+  }
+
+  /** In one transaction of its own; see EventStoreSession.appendToStreams. */
+  appendToStreams(appends: readonly StreamAppend[]): Promise<(AppendResult | VersionConflictError)[]> {
+    return this.transaction((session) => session.appendToStreams(appends));
+  }
+
+  async transaction<T>(work: (session: EventStoreSession) => Promise<T>): Promise<T> {
+    const result = await this.own((tx) => work(new Session(tx, this)));
+    this.notify();
+    return result;
+  }
+
+  /** Runs `work` in a transaction of the store's own, then what its projections asked for on commit. */
+  private async own<T>(work: (tx: EventStoreTx) => Promise<T>): Promise<T> {
+    const onCommit: AfterCommit[] = [];
+    const result = await this.db.transaction().execute((tx) => {
+      this.committed.set(tx as EventStoreTx, onCommit);
+      return work(tx as EventStoreTx);
+    });
+    for (const callback of onCommit) callback();
+    return result;
+  }
+
+  /** Runs the projections on what was just appended in `tx`; each sees only the types it handles. */
+  private async project(projections: readonly InlineProjection[], recorded: readonly RecordedEvent[], tx: EventStoreTx): Promise<void> {
+    for (const projection of projections) {
+      const handled = recorded.filter((event) => projection.canHandle.includes(event.type));
+      if (handled.length === 0) continue;
+      const afterCommit = await projection.handle(handled, tx);
+      if (afterCommit) this.onCommit(tx, afterCommit);
+    }
+  }
+
+  /** Runs `callback` once `executor`'s work committed: now for the store's own autocommitted database. */
+  private onCommit(executor: Executor, callback: AfterCommit): void {
+    if (executor === this.db) callback();
+    else this.committed.get(executor as EventStoreTx)?.push(callback);
+  }
+
+  session(tx: EventStoreTx): CallerSession {
+    // A transaction the store or an earlier session already answers for: that one says when it committed.
+    if (this.committed.has(tx)) return new Session(tx, this);
+    const onCommit: AfterCommit[] = [];
+    this.committed.set(tx, onCommit);
+    return new Session(tx, this, onCommit);
+  }
+
+  /**
+   * Appends through `executor`: the store's database, only when `planned` leaves no projection to
+   * run, or an open transaction. `planned` null: the projections run their `handle` in it.
+   */
+  async appendWith(
+    executor: Executor,
+    streamId: string,
+    events: readonly Event[],
+    options: AppendOptions = {},
+    planned: Planned | null = this.plan(streamId, events, options),
+  ): Promise<AppendResult> {
+    const expected = options.expectedVersion ?? 'any';
+    validateExpectedVersion(expected);
+    if (events.length === 0) {
+      const { currentVersion } = await readStreamWith(executor, streamId, { from: 1, to: 0 });
+      return { nextExpectedVersion: currentVersion, lastGlobalPosition: 0, events: [] };
+    }
+    const stored = planned?.stored ?? stampEvents(events, options.metadata);
+    // Each projection's planned write runs only if the claim took the version: it reads `claim`.
+    const writes = (planned?.writes ?? []).flatMap(({ statement }, i) => (statement ? [sql`, ${sql.raw(`projected_${i}`)} AS (${statement})`] : []));
+    // Returns only what the database decided; type, data and metadata are the caller's own.
+    const { rows } = await sql<AppendedRow>`${sql.raw(PREPARED)}
+      WITH claim AS (${claimVersions(streamId, stored.length, expected)}),
+      inserted AS (
+        INSERT INTO events (event_id, stream_id, stream_version, type, data, metadata)
+        SELECT (x.e->>'eventId')::uuid, ${streamId}, claim.version - ${stored.length} + x.ord::int,
+               x.e->>'type', x.e->'data', x.e->'metadata'
+        FROM claim, jsonb_array_elements(${JSON.stringify(stored)}::jsonb) WITH ORDINALITY AS x(e, ord)
+        ORDER BY x.ord
+        RETURNING global_position, transaction_id, stream_version, created_at
+      )${sql.join(writes, sql``)}
+      SELECT global_position::text AS global_position, transaction_id::text AS transaction_id, stream_version, created_at
+      FROM inserted ORDER BY inserted.stream_version`.execute(executor);
+    if (rows.length === 0) throw await this.conflict(executor, streamId, expected);
+    const recorded = rows.map((row, i) => {
+      const event = stored[i] as (typeof stored)[number];
+      return toRecordedEvent({ ...row, stream_id: streamId, event_id: event.eventId, type: event.type, data: event.data, metadata: event.metadata });
+    });
+    if (planned) {
+      for (const { afterCommit } of planned.writes) if (afterCommit) this.onCommit(executor, afterCommit);
+    } else {
+      // appendAlone opened a transaction whenever a projection has to run in one, so executor is one.
+      await this.project(this.projectionsFor(events), recorded, executor as EventStoreTx);
+    }
+    const last = recorded[recorded.length - 1] as RecordedEvent;
+    return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition, events: recorded };
+  }
+
+  subscribe(consumer: string, handler: SubscriptionHandler, options?: SubscriptionOptions): Subscription {
+    const subscription = new PollingSubscription(this.db, consumer, handler, options, () =>
+      this.subscriptions.delete(subscription),
+    );
+    this.subscriptions.add(subscription);
+    subscription.start();
+    return subscription;
+  }
+
+  notify(): void {
+    for (const subscription of this.subscriptions) subscription.wake();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    await this.db.destroy();
+  }
+
+  private projectionsFor(events: readonly Event[]): InlineProjection[] {
+    return this.projections.filter((projection) => events.some((event) => projection.canHandle.includes(event.type)));
+  }
+
+  async conflict(executor: Executor, streamId: string, expected: ExpectedVersion): Promise<VersionConflictError> {
+    const { rows } = await sql<{ version: number }>`SELECT version FROM streams WHERE stream_id = ${streamId}`.execute(
+      executor,
+    );
+    const actual = rows[0]?.version ?? 0;
+    const versionMatched =
+      expected === actual || expected === 'any' || (expected === 'exists' && actual > 0);
+    return new VersionConflictError(
+      streamId,
+      expected,
+      actual,
+      versionMatched ? 'a newer transaction appended to this stream first' : undefined,
+    );
+  }
+}
+
+export async function createEventStore(db: Kysely<unknown>, options?: EventStoreOptions): Promise<PostgresEventStore> {
+  return new PostgresEventStore(db as unknown as EventStoreDb, options);
+}

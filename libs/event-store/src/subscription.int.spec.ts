@@ -1,0 +1,140 @@
+import { sql } from 'kysely';
+import type { Event, RecordedEvent } from '@switchyard/contracts';
+import { PostgresEventStore } from './event-store';
+import type { Subscription } from './types';
+import { createTestDatabase, eventually, TEST_BACKENDS, type TestDatabase } from './testing';
+
+const event = (type: string, n = 0): Event => ({ type, data: { n } });
+
+const effectsMigrations = {
+  '0900_test_effects': {
+    async up(db: import('kysely').Kysely<unknown>) {
+      await sql`CREATE TABLE effects (event_id uuid PRIMARY KEY, consumer text NOT NULL)`.execute(db);
+    },
+  },
+};
+
+describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  const running: Subscription[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend, 'subscriptions', effectsMigrations);
+    store = new PostgresEventStore(database.db as never);
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
+  });
+  afterAll(() => database.dispose());
+
+  const follow = (consumer: string, seen: RecordedEvent[], options = {}): Subscription => {
+    const subscription = store.subscribe(consumer, async (events) => void seen.push(...events), options);
+    running.push(subscription);
+    return subscription;
+  };
+
+  const effects = async (consumer: string): Promise<number> => {
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM effects WHERE consumer = ${consumer}`.execute(
+      database.db,
+    );
+    return rows[0]?.n ?? 0;
+  };
+
+  it('delivers events committed before and after it started, in order, once each', async () => {
+    await store.appendToStream('job-s1', [event('A', 1), event('B', 2)]);
+    const seen: RecordedEvent[] = [];
+    const subscription = follow('delivers', seen);
+    await store.appendToStream('job-s2', [event('C', 3)]);
+    await store.appendToStream('job-s1', [event('D', 4)]);
+    await subscription.caughtUp();
+
+    const mine = seen.filter((e) => e.streamId === 'job-s1' || e.streamId === 'job-s2');
+    expect(mine.map((e) => e.data['n'])).toEqual([1, 2, 3, 4]);
+    expect(new Set(seen.map((e) => e.eventId)).size).toBe(seen.length);
+  });
+
+  it('resumes from its checkpoint after a restart', async () => {
+    await store.appendToStream('job-r1', [event('A', 1)]);
+    const first: RecordedEvent[] = [];
+    const before = follow('resumes', first);
+    await before.caughtUp();
+    await before.stop();
+
+    await store.appendToStream('job-r1', [event('B', 2)]);
+    const second: RecordedEvent[] = [];
+    await follow('resumes', second).caughtUp();
+
+    expect(first.some((e) => e.streamId === 'job-r1' && e.data['n'] === 1)).toBe(true);
+    expect(second.filter((e) => e.streamId === 'job-r1').map((e) => e.data['n'])).toEqual([2]);
+    const everything = [...first, ...second].map((e) => e.eventId);
+    expect(new Set(everything).size).toBe(everything.length);
+  });
+
+  it('commits the checkpoint with the handler writes, so a failed batch is retried whole and applied once', async () => {
+    await store.appendToStream('job-f1', [event('A'), event('B'), event('C')]);
+    let calls = 0;
+    const errors: unknown[] = [];
+    const subscription = store.subscribe(
+      'fails-once',
+      async (events, tx) => {
+        calls += 1;
+        for (const recorded of events) {
+          await sql`INSERT INTO effects VALUES (${recorded.eventId}::uuid, 'fails-once')`.execute(tx);
+        }
+        if (calls === 1) throw new Error('crash after writing');
+      },
+      { onError: (error) => errors.push(error) },
+    );
+    running.push(subscription);
+    await subscription.caughtUp();
+
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute(database.db);
+    expect(await effects('fails-once')).toBe(rows[0]?.n);
+    expect(errors).toHaveLength(1);
+    expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('calls what a handler returns only after its batch committed', async () => {
+    await store.appendToStream('job-ac1', [event('A', 1)]);
+    const seenAfterCommit: number[] = [];
+    const subscription = store.subscribe('after-commit', async (events, tx) => {
+      for (const recorded of events) {
+        await sql`INSERT INTO effects VALUES (${recorded.eventId}::uuid, 'after-commit')`.execute(tx);
+      }
+      // Another connection sees the handler's rows only once the batch committed.
+      return () => void effects('after-commit').then((n) => seenAfterCommit.push(n));
+    }, { streamPrefixes: ['job-ac'] });
+    running.push(subscription);
+    await subscription.caughtUp();
+    await eventually(() => seenAfterCommit.length > 0);
+    expect(seenAfterCommit[0]).toBeGreaterThan(0);
+  });
+
+  it('passes only the event types and stream prefixes asked for, and moves past the rest', async () => {
+    await store.appendToStream('job-x1', [event('Wanted', 1), event('Unwanted', 2)]);
+    await store.appendToStream('credits-x1', [event('Wanted', 3)]);
+    const seen: RecordedEvent[] = [];
+    await follow('filtered', seen, { eventTypes: ['Wanted'], streamPrefixes: ['job-'] }).caughtUp();
+    expect(seen.every((e) => e.type === 'Wanted' && e.streamId.startsWith('job-'))).toBe(true);
+    expect(seen.some((e) => e.streamId === 'job-x1' && e.data['n'] === 1)).toBe(true);
+  });
+
+  it('keeps one instance per consumer name active; another takes over when it stops', async () => {
+    const active: RecordedEvent[] = [];
+    const standby: RecordedEvent[] = [];
+    const first = follow('single', active);
+    await first.caughtUp();
+    const second = follow('single', standby, { leaseMs: 60_000 });
+
+    await store.appendToStream('job-l1', [event('A', 1)]);
+    await first.caughtUp();
+    expect(active.some((e) => e.streamId === 'job-l1')).toBe(true);
+    expect(standby).toHaveLength(0);
+
+    await first.stop();
+    await store.appendToStream('job-l1', [event('B', 2)]);
+    await second.caughtUp();
+    expect(standby.map((e) => [e.streamId, e.data['n']])).toEqual([['job-l1', 2]]);
+  });
+});

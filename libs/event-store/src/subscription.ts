@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { PREPARED } from './database';
+import { toRecordedEvent, type EventRow } from './rows';
+import type { AfterCommit, EventStoreDb, Subscription, SubscriptionHandler, SubscriptionOptions } from './types';
+
+type PollOutcome = 'drained' | 'more' | 'standby';
+
+/** The checkpoint's columns of a poll's rows, repeated on each. */
+interface CheckpointRow {
+  checkpoint_transaction_id: string;
+  checkpoint_position: string;
+  owner: string | null;
+  leased: boolean;
+  /** Every transaction below this id had ended when the poll looked: the poll reads up to it. */
+  visible_below: string;
+}
+
+/** An event's columns where the LEFT JOIN found none: all null. */
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+const DEFAULTS = { batchSize: 500, idlePollMs: 25, leaseMs: 10_000 };
+
+/**
+ * Follows the log in (transaction_id, global_position) order, reading only rows whose transaction
+ * is older than every transaction still running (`pg_snapshot_xmin`). A transaction that took an
+ * early position but commits late is therefore never skipped: nothing after it is read until it
+ * ends. The checkpoint moves in the handler's own transaction, so a batch is applied exactly once.
+ * A lease on the checkpoint row keeps one instance per consumer name active; others stand by.
+ */
+export class PollingSubscription implements Subscription {
+  private readonly instanceId = randomUUID();
+  private readonly batchSize: number;
+  private readonly idlePollMs: number;
+  private readonly leaseMs: number;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wakeTimer: { resolve: () => void; timer: NodeJS.Timeout } | undefined;
+  private leaseRenewedAt = 0;
+  private waiters: Array<{ horizon: bigint; resolve: () => void }> = [];
+
+  constructor(
+    private readonly db: EventStoreDb,
+    readonly consumer: string,
+    private readonly handler: SubscriptionHandler,
+    private readonly options: SubscriptionOptions = {},
+    private readonly onStopped: () => void = () => undefined,
+  ) {
+    this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
+    this.idlePollMs = options.idlePollMs ?? DEFAULTS.idlePollMs;
+    this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  wake(): void {
+    const pending = this.wakeTimer;
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.wakeTimer = undefined;
+      pending.resolve();
+    }
+  }
+
+  /**
+   * Waits for a drained poll that read past every transaction committed before the call. A poll
+   * reads only below the oldest running transaction of the whole cluster, so "drained" alone is not
+   * enough while some other transaction, in any database, is still open.
+   */
+  async caughtUp(): Promise<void> {
+    const { rows } = await sql<{ horizon: string }>`
+      SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS horizon`.execute(this.db);
+    const horizon = BigInt((rows[0] as { horizon: string }).horizon);
+    return new Promise((resolve) => {
+      this.waiters.push({ horizon, resolve });
+      this.wake();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return this.loop;
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+    await sql`UPDATE subscription_checkpoints SET owner = NULL, lease_expires_at = NULL
+      WHERE consumer = ${this.consumer} AND owner = ${this.instanceId}`
+      .execute(this.db)
+      .catch(() => undefined);
+    this.onStopped();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    await sql`INSERT INTO subscription_checkpoints (consumer) VALUES (${this.consumer}) ON CONFLICT DO NOTHING`
+      .execute(this.db)
+      .catch((error: unknown) => this.options.onError?.(error));
+    while (!this.stopped) {
+      let outcome: PollOutcome;
+      let visibleBelow: bigint;
+      try {
+        ({ outcome, visibleBelow } = await this.poll());
+        failures = 0;
+      } catch (error) {
+        this.options.onError?.(error);
+        failures += 1;
+        await this.pause(Math.min(5_000, 50 * 2 ** failures));
+        continue;
+      }
+      if (outcome === 'more') continue;
+      if (outcome === 'drained') this.releaseWaiters(visibleBelow);
+      await this.pause(outcome === 'standby' ? Math.max(this.idlePollMs, this.leaseMs / 4) : this.idlePollMs);
+    }
+  }
+
+  private releaseWaiters(visibleBelow: bigint): void {
+    const ready = this.waiters.filter((waiter) => waiter.horizon <= visibleBelow);
+    this.waiters = this.waiters.filter((waiter) => waiter.horizon > visibleBelow);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wakeTimer = { resolve, timer: setTimeout(() => this.wake(), ms) };
+    });
+  }
+
+  private async poll(): Promise<{ outcome: PollOutcome; visibleBelow: bigint }> {
+    const committed: { afterCommit?: AfterCommit } = {};
+    let visibleBelow = 0n;
+    // now() in the transaction is no earlier than this: the lease it writes lasts at least leaseMs from here.
+    const startedAt = Date.now();
+    let renewed = false;
+    const outcome = await this.db.transaction().execute(async (tx): Promise<PollOutcome> => {
+      // Look without locking first, so a standby never holds the row the active instance needs. An
+      // instance whose lease is fresh is the only one polling: it goes straight to the lock.
+      if (!this.holdsLease()) {
+        const leasedElsewhere = await sql<{ owner: string | null }>`
+          SELECT owner FROM subscription_checkpoints
+          WHERE consumer = ${this.consumer} AND owner <> ${this.instanceId} AND lease_expires_at > now()`.execute(tx);
+        if (leasedElsewhere.rows.length > 0) return 'standby';
+      }
+
+      // The checkpoint, locked, and the events past it, in one statement and so one snapshot: the
+      // events read are exactly those below that snapshot's horizon.
+      const { rows: polled } = await sql<CheckpointRow & Nullable<EventRow>>`${sql.raw(PREPARED)}
+        WITH checkpoint AS (
+          SELECT transaction_id, global_position, owner, coalesce(lease_expires_at > now(), false) AS leased,
+                 pg_snapshot_xmin(pg_current_snapshot()) AS visible_below
+          FROM subscription_checkpoints WHERE consumer = ${this.consumer}
+          FOR UPDATE
+        )
+        SELECT c.transaction_id::text AS checkpoint_transaction_id, c.global_position::text AS checkpoint_position,
+               c.owner, c.leased, c.visible_below::text AS visible_below,
+               e.global_position::text AS global_position, e.transaction_id::text AS transaction_id,
+               e.event_id::text AS event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata, e.created_at
+        FROM checkpoint c
+        LEFT JOIN LATERAL (
+          SELECT * FROM events
+          WHERE (events.transaction_id, events.global_position) > (c.transaction_id, c.global_position)
+            AND events.transaction_id < c.visible_below
+          ORDER BY events.transaction_id, events.global_position
+          LIMIT ${this.batchSize}
+        ) e ON true
+        -- Qualified: the bare names would sort by the text aliases above ("100" < "99").
+        ORDER BY e.transaction_id, e.global_position`.execute(tx);
+      const checkpoint = polled[0];
+      if (!checkpoint) throw new Error(`subscription ${this.consumer}: checkpoint row is missing`);
+      visibleBelow = BigInt(checkpoint.visible_below);
+      // Two instances raced for an expired lease and the other took it while we waited for the lock.
+      if (checkpoint.owner !== this.instanceId && checkpoint.leased) return 'standby';
+      const rows = polled.filter((row): row is CheckpointRow & EventRow => row.event_id !== null);
+
+      const events = rows.map(toRecordedEvent).filter((event) => this.wants(event.type, event.streamId));
+      if (events.length > 0) committed.afterCommit = (await this.handler(events, tx)) ?? undefined;
+
+      const last = rows[rows.length - 1];
+      const leaseDue = checkpoint.owner !== this.instanceId || Date.now() - this.leaseRenewedAt > this.leaseMs / 3;
+      if (last || leaseDue) {
+        await sql`UPDATE subscription_checkpoints
+          SET transaction_id = ${last?.transaction_id ?? checkpoint.checkpoint_transaction_id}::xid8,
+              global_position = ${String(last?.global_position ?? checkpoint.checkpoint_position)}::bigint,
+              owner = ${this.instanceId},
+              lease_expires_at = now() + ${this.leaseMs} * interval '1 millisecond',
+              updated_at = now()
+          WHERE consumer = ${this.consumer}`.execute(tx);
+        renewed = true;
+      }
+      return rows.length < this.batchSize ? 'drained' : 'more';
+    });
+    if (renewed) this.leaseRenewedAt = startedAt;
+    committed.afterCommit?.();
+    return { outcome, visibleBelow };
+  }
+
+  /** Whether this instance's lease, renewed at least every third of its length, is far from running out. */
+  private holdsLease(): boolean {
+    return Date.now() - this.leaseRenewedAt < this.leaseMs / 2;
+  }
+
+  private wants(type: string, streamId: string): boolean {
+    const { eventTypes, streamPrefixes } = this.options;
+    if (eventTypes && !eventTypes.includes(type)) return false;
+    if (streamPrefixes && !streamPrefixes.some((prefix) => streamId.startsWith(prefix))) return false;
+    return true;
+  }
+}

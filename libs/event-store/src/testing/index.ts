@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { Kysely, PostgresDialect, sql, type Migration } from 'kysely';
+import { Pool } from 'pg';
+import { openDatabase } from '../database';
+import { migrateToLatest } from '../migrations';
+
+/** The PostgreSQL server tests use; each suite makes its own database on it. */
+export const testPostgresAdminUrl = (): string =>
+  process.env['SWITCHYARD_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase<DB = unknown> {
+  readonly backend: 'postgres' | 'pglite';
+  readonly db: Kysely<DB>;
+  /** A URL another process can open (postgres only). */
+  readonly url: string | undefined;
+  dispose(): Promise<void>;
+}
+
+const withDatabaseName = (url: string, name: string): string => {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+};
+
+/** A fresh PostgreSQL database, migrated, dropped on dispose: suites never share tables. */
+export async function createPostgresTestDatabase<DB = unknown>(
+  label: string,
+  migrations: Record<string, Migration> = {},
+  poolSize = 20,
+): Promise<TestDatabase<DB>> {
+  const name = `sy_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  const adminUrl = testPostgresAdminUrl();
+  const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: adminUrl, max: 1 }) }) });
+  await sql`CREATE DATABASE ${sql.id(name)}`.execute(admin);
+  const url = withDatabaseName(adminUrl, name);
+  const db = await openDatabase<DB>({ driver: 'postgres', url, poolSize });
+  await migrateToLatest(db as Kysely<unknown>, migrations);
+  return {
+    backend: 'postgres',
+    db,
+    url,
+    async dispose() {
+      await db.destroy();
+      await sql`DROP DATABASE IF EXISTS ${sql.id(name)} WITH (FORCE)`.execute(admin);
+      await admin.destroy();
+    },
+  };
+}
+
+/** A fresh in-memory PGlite database, migrated. */
+export async function createPgliteTestDatabase<DB = unknown>(
+  migrations: Record<string, Migration> = {},
+): Promise<TestDatabase<DB>> {
+  const db = await openDatabase<DB>({ driver: 'pglite' });
+  await migrateToLatest(db as Kysely<unknown>, migrations);
+  return { backend: 'pglite', db, url: undefined, dispose: () => db.destroy() };
+}
+
+export type TestBackend = 'postgres' | 'pglite';
+export const TEST_BACKENDS: readonly TestBackend[] = ['postgres', 'pglite'];
+
+export const createTestDatabase = <DB = unknown>(
+  backend: TestBackend,
+  label: string,
+  migrations: Record<string, Migration> = {},
+): Promise<TestDatabase<DB>> =>
+  backend === 'postgres' ? createPostgresTestDatabase<DB>(label, migrations) : createPgliteTestDatabase<DB>(migrations);
+
+/** Resolves when `check` holds, polling; fails with `message` after `timeoutMs`. For tests. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 10_000, intervalMs = 10, message = 'condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'gateway-http',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

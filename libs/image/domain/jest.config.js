@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'image-domain',
+  preset: '../../../jest.preset.js',
+  rootDir: '.',
+};

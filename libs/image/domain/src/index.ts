@@ -1,0 +1,2 @@
+export * from './image-job';
+export * from './image-view';

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'image-render',
+  preset: '../../../jest.preset.js',
+  rootDir: '.',
+};

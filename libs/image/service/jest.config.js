@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'image-service',
+  preset: '../../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'job-runtime',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

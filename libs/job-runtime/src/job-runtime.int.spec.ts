@@ -1,0 +1,216 @@
+import { sql } from 'kysely';
+import { jobStreamId, type JobCommand, type JobEvent } from '@switchyard/contracts';
+import { PostgresEventStore } from '@switchyard/event-store';
+import { createTestDatabase, eventually, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { handleCommand, jobDecider, type JobState } from '@switchyard/jobs';
+import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
+import { InProcessEventConsumers, messagingMigrations } from '@switchyard/messaging';
+import { JobLeases } from './job-leases';
+import { JobWorkerHost, type JobExecutor, type JobWorkerHostOptions } from './job-worker-host';
+import { jobRuntimeMigrations } from './migrations';
+import { submitJob } from './submit-job';
+
+let counter = 0;
+const newJobId = (): string => `t${process.pid}x${++counter}`;
+
+describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  const hosts: JobWorkerHost<JobEvent, JobState>[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend, 'job_runtime', {
+      ...jobsReadModelMigrations,
+      ...messagingMigrations,
+      ...jobRuntimeMigrations,
+    });
+    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection()] });
+  });
+  afterEach(async () => {
+    await Promise.all(hosts.splice(0).map((host) => host.stop()));
+  });
+  afterAll(async () => {
+    await store.close().catch(() => undefined);
+    await database.dispose().catch(() => undefined);
+  });
+
+  const submit = (options: { key?: string; body?: unknown; runAt?: string; kind?: 'print' | 'image'; maxAttempts?: number } = {}) =>
+    submitJob({
+      store,
+      decider: jobDecider,
+      orgId: 'org-1',
+      newJobId,
+      submitCommand: (jobId): Extract<JobCommand, { type: 'SubmitJob' }> => ({
+        type: 'SubmitJob',
+        data: {
+          jobId,
+          kind: options.kind ?? 'print',
+          orgId: 'org-1',
+          input: {},
+          now: new Date().toISOString(),
+          ...(options.runAt ? { runAt: options.runAt } : {}),
+          ...(options.maxAttempts ? { retry: { maxAttempts: options.maxAttempts } } : {}),
+        },
+      }),
+      metadata: { orgId: 'org-1', kind: options.kind ?? 'print' },
+      ...(options.key ? { idempotencyKey: options.key } : {}),
+      requestFingerprint: options.body ?? { same: true },
+    });
+  const status = async (jobId: string): Promise<string | undefined> =>
+    (await sql<{ status: string }>`SELECT status FROM jobs WHERE id = ${jobId}`.execute(database.db)).rows[0]?.status;
+  const jobCount = async (): Promise<number> =>
+    (await sql<{ n: number }>`SELECT count(*)::int AS n FROM jobs`.execute(database.db)).rows[0]?.n ?? 0;
+
+  const host = (
+    executor: JobExecutor,
+    extra: Pick<JobWorkerHostOptions<JobEvent, JobState>, 'leaseMs' | 'concurrency' | 'onHostEnded'> & { kind?: 'print' | 'image' } = {},
+  ) => {
+    const worker = new JobWorkerHost({
+      kind: extra.kind ?? 'print',
+      store,
+      db: database.db,
+      consumers: new InProcessEventConsumers({ store, subscription: { idlePollMs: 10 } }),
+      decider: jobDecider,
+      executor,
+      leaseMs: extra.leaseMs ?? 10_000,
+      concurrency: extra.concurrency ?? 4,
+      timerIntervalMs: 50,
+      ...(extra.onHostEnded ? { onHostEnded: extra.onHostEnded } : {}),
+    });
+    hosts.push(worker);
+    return worker;
+  };
+  const completing: JobExecutor = {
+    run: (jobId) =>
+      handleCommand(store, jobStreamId(jobId), { type: 'CompleteJob', data: { now: new Date().toISOString() } }, jobDecider).then(() => undefined),
+    resume: (jobId) =>
+      handleCommand(store, jobStreamId(jobId), { type: 'CompleteJob', data: { partial: true, now: new Date().toISOString() } }, jobDecider).then(
+        () => undefined,
+      ),
+  };
+
+  it('answers a retried submission with the same job and creates nothing new', async () => {
+    const first = await submit({ key: 'order-1', body: { a: 1 } });
+    const before = await jobCount();
+    const again = await submit({ key: 'order-1', body: { a: 1 } });
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ jobId: first.jobId, created: false });
+    expect(await jobCount()).toBe(before);
+    await expect(submit({ key: 'order-1', body: { a: 2 } })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('answers a submission with the state it decided, which is what the jobs row holds', async () => {
+    const submitted = await submit();
+    if (!submitted.created) throw new Error('a first submission creates its job');
+    const { rows } = await sql<{ state: JobState; version: number }>`SELECT state, version FROM jobs WHERE id = ${submitted.jobId}`.execute(database.db);
+    expect(rows).toEqual([{ state: JSON.parse(JSON.stringify(submitted.state)), version: submitted.version }]);
+    expect(submitted.state.status).toBe('queued');
+  });
+
+  it('gives a submission a fresh id when the one it drew is taken, and leaves the taken job alone', async () => {
+    const { jobId: taken } = await submit();
+    const drawn = [taken, newJobId()];
+    const { jobId, created } = await submitJob({
+      store,
+      decider: jobDecider,
+      orgId: 'org-1',
+      newJobId: () => drawn.shift() as string,
+      submitCommand: (id): Extract<JobCommand, { type: 'SubmitJob' }> => ({
+        type: 'SubmitJob',
+        data: { jobId: id, kind: 'print', orgId: 'org-1', input: {}, now: new Date().toISOString() },
+      }),
+      metadata: { orgId: 'org-1', kind: 'print' },
+    });
+    expect(created).toBe(true);
+    expect(jobId).not.toBe(taken);
+    expect(drawn).toEqual([]);
+    expect((await store.readStream(jobStreamId(taken))).currentVersion).toBe(2);
+    expect(await status(jobId)).toBe('queued');
+  });
+
+  it('creates one job for concurrent retries with the same key', async () => {
+    const before = await jobCount();
+    const results = await Promise.all(Array.from({ length: 10 }, () => submit({ key: 'burst', body: { b: 1 } })));
+    expect(new Set(results.map((r) => r.jobId)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(await jobCount()).toBe(before + 1);
+  });
+
+  it('claims a queued job, runs it after the claim committed, and releases its lease', async () => {
+    await host(completing).start();
+    const { jobId } = await submit();
+    await eventually(async () => (await status(jobId)) === 'completed', { message: `${jobId} completed` });
+    const { events } = await store.readStream(jobStreamId(jobId));
+    expect(events.map((e) => e.type)).toEqual(['JobSubmitted', 'JobQueued', 'JobStarted', 'JobCompleted']);
+    // The lease goes once the executor returned, just after the job's end committed.
+    await eventually(async () => (await sql`SELECT * FROM job_leases WHERE job_id = ${jobId}`.execute(database.db)).rows.length === 0, {
+      message: `${jobId}'s lease released`,
+    });
+  });
+
+  it('releases leases that end together, but not one another worker has taken over', async () => {
+    const leases = new JobLeases(database.db, 10_000);
+    const jobIds = Array.from({ length: 20 }, () => newJobId());
+    await leases.claimAll(database.db, jobIds, 'print', 'worker-1');
+    const [takenOver] = jobIds as [string];
+    await leases.claim(database.db, takenOver, 'print', 'worker-2');
+    // The first release is written at once; the other 19 arrive meanwhile and go in one statement.
+    await Promise.all(jobIds.map((jobId) => leases.release(jobId, 'worker-1')));
+    const { rows } = await sql`SELECT job_id, worker_id FROM job_leases WHERE job_id IN (${sql.join(jobIds)})`.execute(database.db);
+    expect(rows).toEqual([{ job_id: takenOver, worker_id: 'worker-2' }]);
+    await leases.release(takenOver, 'worker-2');
+    expect((await sql`SELECT job_id FROM job_leases WHERE job_id = ${takenOver}`.execute(database.db)).rows).toEqual([]);
+  });
+
+  it('takes over a job whose worker stopped renewing its lease, and resumes it without starting it again', async () => {
+    // Works until its worker is stopped, as a worker that dies mid-job does.
+    const untilStopped = (_: string, signal: AbortSignal) =>
+      new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+    const dying = host({ run: untilStopped, resume: untilStopped }, { kind: 'image', leaseMs: 300 });
+    await dying.start();
+    const { jobId } = await submit({ kind: 'image' });
+    await eventually(async () => (await status(jobId)) === 'running');
+    // The worker dies: no more renewals, its lease is left behind.
+    await dying.stop();
+    expect((await sql`SELECT job_id FROM job_leases`.execute(database.db)).rows).toEqual([{ job_id: jobId }]);
+    await host(completing, { kind: 'image', leaseMs: 300 }).start();
+    await eventually(async () => (await status(jobId)) === 'completed', { message: 'taken over and completed' });
+    const { events } = await store.readStream(jobStreamId(jobId));
+    expect(events.filter((e) => e.type === 'JobStarted')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'JobCompleted', data: { partial: true } });
+  });
+
+  it('fails a job, retryably, when its executor returned without finishing it', async () => {
+    await host({ run: async () => undefined, resume: async () => undefined }, { kind: 'image' }).start();
+    const { jobId } = await submit({ kind: 'image' });
+    await eventually(async () => (await status(jobId)) === 'scheduled', { message: 'retry scheduled' });
+    const { events } = await store.readStream(jobStreamId(jobId));
+    expect(events.at(-1)).toMatchObject({ type: 'JobRetryScheduled', data: { code: 'INTERNAL' } });
+  });
+
+  it('fails a job for good when its executor throws on the last attempt, and runs onHostEnded in that transaction', async () => {
+    const ended: string[] = [];
+    await host(
+      { run: async () => Promise.reject(new Error('disk on fire')), resume: async () => undefined },
+      {
+        onHostEnded: async (session, jobId, state) => {
+          ended.push(state.status ?? 'none');
+          await session.appendToStream(`owed-${jobId}`, [{ type: 'Owed', data: { jobId } }], { expectedVersion: 'no_stream' });
+        },
+      },
+    ).start();
+    const { jobId } = await submit({ maxAttempts: 1 });
+    await eventually(async () => (await status(jobId)) === 'failed', { message: 'failed for good' });
+    const { events } = await store.readStream(jobStreamId(jobId));
+    expect(events.at(-1)).toMatchObject({ type: 'JobFailed', data: { code: 'INTERNAL', message: 'disk on fire' } });
+    expect(ended).toEqual(['failed']);
+    expect((await store.readStream(`owed-${jobId}`)).events.map((event) => event.type)).toEqual(['Owed']);
+  });
+
+  it('releases a scheduled job when it is due, then runs it', async () => {
+    await host(completing).start();
+    const { jobId } = await submit({ runAt: new Date(Date.now() + 300).toISOString() });
+    expect(await status(jobId)).toBe('scheduled');
+    await eventually(async () => (await status(jobId)) === 'completed', { message: 'scheduled job ran' });
+  });
+});

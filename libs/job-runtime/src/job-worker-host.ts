@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import {
+  EVENT_SUBJECT_ROOT,
+  isDomainError,
+  jobStreamId,
+  streamEntityId,
+  type Event,
+  type JobCommand,
+  type JobKind,
+  type JobStatus,
+  type RecordedEvent,
+} from '@switchyard/contracts';
+import {
+  retryOnVersionConflict,
+  type AfterCommit,
+  type AppendResult,
+  type EventStore,
+  type EventStoreSession,
+  type EventStoreTx,
+} from '@switchyard/event-store';
+import { handleCommand, type Decider } from '@switchyard/jobs';
+import type { EventConsumers, RunningConsumer } from '@switchyard/messaging';
+import { JobLeases } from './job-leases';
+
+/** The job as the claim that started it left it: its state and stream version, so the executor need not read it again. */
+export interface ClaimedJob<State = unknown> {
+  state: State;
+  version: number;
+}
+
+/**
+ * The job's status as the executor last recorded it; the host trusts it instead of looking the job
+ * up. Nothing: the host looks.
+ */
+export type ExecutorOutcome = JobStatus | null | undefined | void;
+
+/** What a kind does with a job its worker claimed. */
+export interface JobExecutor<State = unknown> {
+  /** Runs a job this worker just started; ends it with a terminal event (or leaves it to a retry). */
+  run(jobId: string, signal: AbortSignal, claimed?: ClaimedJob<State>): Promise<ExecutorOutcome>;
+  /** Takes over a job whose worker died while running it: finish it without doing twice what was done. */
+  resume(jobId: string, signal: AbortSignal): Promise<ExecutorOutcome>;
+}
+
+export interface RuntimeLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface JobWorkerHostOptions<E extends Event, State> {
+  kind: JobKind;
+  store: EventStore;
+  db: Kysely<unknown>;
+  consumers: EventConsumers;
+  decider: Decider<JobCommand, E, State>;
+  executor: JobExecutor<State>;
+  workerId?: string;
+  /** Jobs run at once by this worker. */
+  concurrency?: number;
+  leaseMs?: number;
+  /** How often due scheduled jobs (first runs and retries) are released. */
+  timerIntervalMs?: number;
+  subjectRoot?: string;
+  logger?: RuntimeLogger;
+  /**
+   * Runs in the transaction in which the host itself ends a job (an unexpected failure with no
+   * retry left), so what a kind owes on its jobs' end, such as a refund, commits with that end.
+   */
+  onHostEnded?: (session: EventStoreSession, jobId: string, state: State) => Promise<void>;
+}
+
+const quiet: RuntimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+const now = (): string => new Date().toISOString();
+
+/** A StartJob refused because the job was cancelled or already started: nothing to run. */
+const nothingToStart = (error: unknown): boolean => isDomainError(error, 'ILLEGAL_TRANSITION') || isDomainError(error, 'JOB_FINISHED');
+
+/**
+ * Runs one kind's jobs: claims each queued job in the consumer's transaction (JobStarted and a
+ * lease commit together, so a second claim loses on the stream version), runs it after the commit,
+ * renews its lease while it runs, takes over jobs whose worker's lease expired, and releases
+ * scheduled jobs when they are due. The same in both run modes: only `consumers` differs.
+ */
+export class JobWorkerHost<E extends Event, State> {
+  readonly workerId: string;
+  private readonly leases: JobLeases;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly logger: RuntimeLogger;
+  private readonly active = new Map<string, AbortController>();
+  private readonly finished = new Set<() => void>();
+  private consumer: RunningConsumer | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+
+  constructor(private readonly options: JobWorkerHostOptions<E, State>) {
+    this.workerId = options.workerId ?? `${options.kind}-${randomUUID().slice(0, 8)}`;
+    this.concurrency = options.concurrency ?? 8;
+    this.leaseMs = options.leaseMs ?? 15_000;
+    this.logger = options.logger ?? quiet;
+    this.leases = new JobLeases(options.db, this.leaseMs);
+  }
+
+  get running(): number {
+    return this.active.size;
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    const root = this.options.subjectRoot ?? EVENT_SUBJECT_ROOT;
+    // Claims run side by side, each in its own transaction; each job's JobQueued is its own.
+    const parallel = Math.min(this.concurrency, 8);
+    this.consumer = await this.options.consumers.start({
+      name: `worker:${this.options.kind}`,
+      filterSubjects: [`${root}.${this.options.kind}.*.JobQueued`],
+      parallel,
+      // Full: hold the next JobQueued until a job ends, rather than failing it into redelivery.
+      ready: () => this.roomForAJob(),
+      room: () => this.concurrency - this.active.size,
+      handleBatch: (events, tx) => this.claimAll(events, tx),
+      handle: async (event, tx) => {
+        const jobId = streamEntityId(event.streamId);
+        // Past what the claims in flight can add: fail the delivery so it comes again later.
+        if (this.active.size >= this.concurrency + parallel) throw new Error(`worker ${this.workerId} is at capacity`);
+        let claimed: ClaimedJob<State>;
+        const session = this.options.store.session(tx);
+        try {
+          const started = await handleCommand(session, event.streamId, this.startJob(), this.options.decider, {
+            metadata: { kind: this.options.kind, actor: this.workerId },
+          });
+          claimed = { state: started.newState, version: started.nextExpectedVersion };
+        } catch (error) {
+          if (nothingToStart(error)) return undefined;
+          throw error;
+        }
+        await this.leases.claim(tx, jobId, this.options.kind, this.workerId);
+        return () => {
+          session.committed();
+          this.launch(jobId, 'run', claimed);
+        };
+      },
+    });
+    const every = (ms: number, work: () => Promise<void>): void => {
+      this.timers.push(setInterval(() => void work().catch((err: unknown) => this.logger.warn({ err }, 'periodic work failed')), ms));
+    };
+    every(Math.max(100, this.leaseMs / 3), () => this.leases.renew(this.workerId, [...this.active.keys()]));
+    every(Math.max(100, this.leaseMs / 3), () => this.recover());
+    every(this.options.timerIntervalMs ?? 1_000, () => this.releaseDueJobs());
+    await this.recover();
+  }
+
+  /**
+   * Claims the jobs of JobQueued events that arrived together: one read of their streams, one
+   * append of their JobStarted events, one write of their leases. A job someone else wrote to
+   * since the read (a cancellation, say) fails the batch, and each event is then claimed alone.
+   */
+  private async claimAll(events: readonly RecordedEvent[], tx: EventStoreTx): Promise<AfterCommit> {
+    const { decider, kind } = this.options;
+    const session = this.options.store.session(tx);
+    const streamIds = [...new Set(events.map((event) => event.streamId))];
+    const streams = await session.readStreams(streamIds);
+    const starts: { streamId: string; events: E[]; state: State; expectedVersion: number | 'no_stream' }[] = [];
+    for (const streamId of streamIds) {
+      const read = streams.get(streamId);
+      const state = ((read?.events ?? []) as unknown as E[]).reduce(decider.evolve, decider.initialState());
+      let decided: E[];
+      try {
+        decided = decider.decide(this.startJob(), state);
+      } catch (error) {
+        if (nothingToStart(error)) continue;
+        throw error;
+      }
+      if (decided.length === 0) continue;
+      starts.push({ streamId, events: decided, state: decided.reduce(decider.evolve, state), expectedVersion: read?.currentVersion || 'no_stream' });
+    }
+    const metadata = { kind, actor: this.workerId };
+    const results = await session.appendToStreams(starts.map(({ streamId, events: started, expectedVersion }) => ({ streamId, events: started, expectedVersion, metadata })));
+    const conflict = results.find((result) => result instanceof Error);
+    if (conflict) throw conflict;
+    const claimed = starts.map(({ streamId, state }, i) => ({
+      jobId: streamEntityId(streamId),
+      claimed: { state, version: (results[i] as AppendResult).nextExpectedVersion },
+    }));
+    await this.leases.claimAll(tx, claimed.map(({ jobId }) => jobId), kind, this.workerId);
+    return () => {
+      session.committed();
+      claimed.forEach(({ jobId, claimed: job }) => this.launch(jobId, 'run', job));
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const check of [...this.finished]) check();
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.consumer?.stop();
+    for (const controller of this.active.values()) controller.abort();
+    await this.idle();
+  }
+
+  /** Resolves when fewer jobs than the concurrency run here, or the worker is stopping. */
+  private roomForAJob(): Promise<void> {
+    if (this.active.size < this.concurrency || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.active.size >= this.concurrency && !this.stopping) return;
+        this.finished.delete(check);
+        resolve();
+      };
+      this.finished.add(check);
+    });
+  }
+
+  /** Resolves when no job is running here. */
+  idle(): Promise<void> {
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.active.size > 0) return;
+        this.finished.delete(check);
+        resolve();
+      };
+      this.finished.add(check);
+    });
+  }
+
+  /** Jobs whose worker stopped renewing its lease: take them over and finish them. */
+  async recover(): Promise<void> {
+    if (this.stopping) return;
+    const taken = await this.leases.takeExpired(this.options.kind, this.workerId, this.concurrency - this.active.size);
+    for (const jobId of taken) {
+      this.logger.warn({ jobId, workerId: this.workerId }, 'taking over a job whose worker stopped');
+      this.launch(jobId, 'resume');
+    }
+  }
+
+  /** Scheduled jobs (first runs and retries) whose time has come go back to the queue. */
+  async releaseDueJobs(): Promise<void> {
+    const { rows } = await sql<{ id: string }>`
+      SELECT id FROM jobs WHERE status = 'scheduled' AND kind = ${this.options.kind} AND run_at <= now()
+      ORDER BY run_at LIMIT 100`.execute(this.options.db);
+    for (const { id } of rows) {
+      await handleCommand(this.options.store, jobStreamId(id), { type: 'EnqueueJob', data: { now: now() } }, this.options.decider, {
+        metadata: { kind: this.options.kind, actor: this.workerId },
+      }).catch((error: unknown) => {
+        if (!isDomainError(error)) throw error;
+      });
+    }
+  }
+
+  private startJob(): Extract<JobCommand, { type: 'StartJob' }> {
+    return { type: 'StartJob', data: { workerId: this.workerId, now: now() } };
+  }
+
+  private async statusOf(jobId: string): Promise<string | undefined> {
+    const { rows } = await sql<{ status: string }>`SELECT status FROM jobs WHERE id = ${jobId}`.execute(this.options.db);
+    return rows[0]?.status;
+  }
+
+  private async failUnexpectedly(jobId: string, message: string): Promise<void> {
+    await retryOnVersionConflict(() =>
+      this.options.store.transaction(async (session) => {
+        const { newEvents, newState } = await handleCommand(
+          session,
+          jobStreamId(jobId),
+          { type: 'FailJob', data: { code: 'INTERNAL', message, retryable: true, now: now() } },
+          this.options.decider,
+          { metadata: { kind: this.options.kind, actor: this.workerId }, maxAttempts: 1 },
+        );
+        const ended = newEvents.some((event) => event.type === 'JobFailed');
+        if (ended) await this.options.onHostEnded?.(session, jobId, newState);
+      }),
+    ).catch((error: unknown) => this.logger.warn({ jobId, err: error }, 'could not record the failure'));
+  }
+
+  private launch(jobId: string, how: 'run' | 'resume', claimed?: ClaimedJob<State>): void {
+    if (this.active.has(jobId)) return;
+    const controller = new AbortController();
+    this.active.set(jobId, controller);
+    const { executor } = this.options;
+    const work = how === 'run' ? executor.run(jobId, controller.signal, claimed) : executor.resume(jobId, controller.signal);
+    void work
+      .then(async (recorded) => {
+        if (controller.signal.aborted) return;
+        // An executor must end the job; one that returned without doing so must not strand it.
+        const status = recorded ?? (await this.statusOf(jobId));
+        if (status === 'running') await this.failUnexpectedly(jobId, 'the executor returned without finishing the job');
+      })
+      .catch(async (error: unknown) => {
+        this.logger.error({ jobId, err: error }, 'job execution failed unexpectedly');
+        await this.failUnexpectedly(jobId, String(error instanceof Error ? error.message : error));
+      })
+      .finally(async () => {
+        // A stopping worker keeps its leases: the job resumes on whoever takes them over.
+        if (!controller.signal.aborted) await this.leases.release(jobId, this.workerId).catch(() => undefined);
+        this.active.delete(jobId);
+        for (const check of [...this.finished]) check();
+      });
+  }
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'jobs-read-model',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

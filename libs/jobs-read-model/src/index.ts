@@ -1,0 +1,4 @@
+export * from './jobs-projection';
+export * from './migrations';
+export type * from './schema';
+export * from './job-queries';

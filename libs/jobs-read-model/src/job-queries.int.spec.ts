@@ -1,0 +1,73 @@
+import type { JobCommand, Principal } from '@switchyard/contracts';
+import { jobStreamId } from '@switchyard/contracts';
+import { PostgresEventStore } from '@switchyard/event-store';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { handleCommand, jobDecider } from '@switchyard/jobs';
+import { createJobsProjection } from './jobs-projection';
+import { findJob, listJobs } from './job-queries';
+import { jobsReadModelMigrations } from './migrations';
+
+const curator: Principal = { orgId: 'org-a', userId: 'u-cur', role: 'curator', keyId: 'k1' };
+const member: Principal = { orgId: 'org-a', userId: 'u-mem', role: 'member', keyId: 'k2' };
+
+describe.each(TEST_BACKENDS)('job queries on %s', (backend) => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend, 'job_queries', jobsReadModelMigrations);
+    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection()] });
+    const submit = (jobId: string, orgId: string, submittedBy: string, second: number, kind: 'print' | 'image', externalId?: string) =>
+      handleCommand(
+        store,
+        jobStreamId(jobId),
+        {
+          type: 'SubmitJob',
+          data: {
+            jobId, kind, orgId, submittedBy, input: {},
+            now: new Date(Date.UTC(2026, 10, 23, 12, 0, second)).toISOString(),
+            ...(externalId ? { externalId } : {}),
+          },
+        } satisfies JobCommand,
+        jobDecider,
+      );
+    for (let i = 0; i < 7; i++) await submit(`a${i}`, 'org-a', i % 2 ? 'u-mem' : 'u-cur', i, i < 5 ? 'print' : 'image', i === 3 ? 'ext-3' : undefined);
+    await submit('b0', 'org-b', 'u-other', 9, 'print');
+  });
+  afterAll(() => database.dispose());
+
+  it('pages newest first with a cursor, without repeats or gaps', async () => {
+    const first = await listJobs(database.db, { principal: curator, limit: 3 });
+    expect(first.jobs.map((j) => j.lifecycle.jobId)).toEqual(['a6', 'a5', 'a4']);
+    const second = await listJobs(database.db, { principal: curator, limit: 3, cursor: first.nextCursor as string });
+    expect(second.jobs.map((j) => j.lifecycle.jobId)).toEqual(['a3', 'a2', 'a1']);
+    const third = await listJobs(database.db, { principal: curator, limit: 3, cursor: second.nextCursor as string });
+    expect(third.jobs.map((j) => j.lifecycle.jobId)).toEqual(['a0']);
+    expect(third.nextCursor).toBeNull();
+  });
+
+  it('filters by kind, status, external id and creation time, within the organization', async () => {
+    expect((await listJobs(database.db, { principal: curator, kind: 'image' })).jobs.map((j) => j.lifecycle.jobId)).toEqual(['a6', 'a5']);
+    expect((await listJobs(database.db, { principal: curator, externalId: 'ext-3' })).jobs.map((j) => j.lifecycle.jobId)).toEqual(['a3']);
+    expect((await listJobs(database.db, { principal: curator, status: 'completed' })).jobs).toEqual([]);
+    const window = await listJobs(database.db, {
+      principal: curator,
+      createdFrom: '2026-11-23T12:00:02Z',
+      createdTo: '2026-11-23T12:00:04Z',
+    });
+    expect(window.jobs.map((j) => j.lifecycle.jobId)).toEqual(['a3', 'a2']);
+  });
+
+  it('shows a member only its own jobs', async () => {
+    const mine = await listJobs(database.db, { principal: member });
+    expect(mine.jobs.map((j) => j.lifecycle.jobId)).toEqual(['a5', 'a3', 'a1']);
+  });
+
+  it('finds one job, and refuses a cursor it did not give out', async () => {
+    expect((await findJob(database.db, 'b0'))?.lifecycle.orgId).toBe('org-b');
+    expect(await findJob(database.db, 'nope')).toBeNull();
+    await expect(listJobs(database.db, { principal: curator, cursor: 'garbage' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    const forged = Buffer.from(JSON.stringify(['0000-00-00T99:99', 'a1'])).toString('base64url');
+    await expect(listJobs(database.db, { principal: curator, cursor: forged })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+});

@@ -1,0 +1,89 @@
+import { sql, type Kysely } from 'kysely';
+import { DomainError, type Principal } from '@switchyard/contracts';
+import type { JobState } from '@switchyard/jobs';
+
+export interface JobRecord {
+  lifecycle: JobState;
+  kindState: unknown;
+  version: number;
+}
+
+interface Row {
+  state: JobState;
+  kind_state: unknown;
+  version: number;
+  created_at: Date | string;
+  id: string;
+}
+
+const toRecord = (row: Row): JobRecord => ({ lifecycle: row.state, kindState: row.kind_state, version: row.version });
+
+/** One job by id, or null; visibility is the caller's decision (see jobVisibleTo). */
+export async function findJob(db: Kysely<unknown>, jobId: string): Promise<JobRecord | null> {
+  const { rows } = await sql<Row>`SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ${jobId}`.execute(db);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export interface JobListQuery {
+  principal: Principal;
+  kind?: string;
+  status?: string;
+  externalId?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  /** Opaque: from a previous page's `nextCursor`. */
+  cursor?: string;
+  limit?: number;
+}
+
+export interface JobListPage {
+  jobs: JobRecord[];
+  nextCursor: string | null;
+}
+
+const encodeCursor = (createdAt: string, id: string): string =>
+  Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')) {
+      const [createdAt, id] = value as [string, string];
+      // Only what encodeCursor writes: an ISO instant from toISOString, and a job id.
+      if (new Date(createdAt).toISOString() === createdAt && id.length > 0 && id.length <= 200) return [createdAt, id];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new DomainError('VALIDATION_FAILED', 'cursor is not one this API gave out');
+}
+
+/**
+ * Newest first, keyset-paged on (created_at, id) so a page never repeats or skips a job while
+ * others are being added. A member lists only its own jobs.
+ */
+export async function listJobs(db: Kysely<unknown>, query: JobListQuery): Promise<JobListPage> {
+  const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
+  const conditions = [sql`org_id = ${query.principal.orgId}`];
+  if (query.principal.role === 'member') conditions.push(sql`state->>'submittedBy' = ${query.principal.userId}`);
+  if (query.kind) conditions.push(sql`kind = ${query.kind}`);
+  if (query.status) conditions.push(sql`status = ${query.status}`);
+  if (query.externalId) conditions.push(sql`external_id = ${query.externalId}`);
+  if (query.createdFrom) conditions.push(sql`created_at >= ${query.createdFrom}::timestamptz`);
+  if (query.createdTo) conditions.push(sql`created_at < ${query.createdTo}::timestamptz`);
+  if (query.cursor) {
+    const [createdAt, id] = decodeCursor(query.cursor);
+    conditions.push(sql`(created_at, id) < (${createdAt}::timestamptz, ${id})`);
+  }
+  const { rows } = await sql<Row>`
+    SELECT id, state, kind_state, version, created_at FROM jobs
+    WHERE ${sql.join(conditions, sql` AND `)}
+    ORDER BY created_at DESC, id DESC
+    LIMIT ${limit + 1}`.execute(db);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    jobs: page.map(toRecord),
+    nextCursor: rows.length > limit && last ? encodeCursor(new Date(last.created_at).toISOString(), last.id) : null,
+  };
+}

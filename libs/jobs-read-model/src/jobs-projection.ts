@@ -1,0 +1,249 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import {
+  JOB_EVENT_TYPES,
+  JOB_STREAM_PREFIX,
+  isJobEvent,
+  streamEntityId,
+  type Event,
+  type JobKind,
+  type RecordedEvent,
+} from '@switchyard/contracts';
+import { readEventsByPosition, type AfterCommit, type InlineProjection, type ProjectionWrite, type UpcomingAppend } from '@switchyard/event-store';
+import { evolveJob, initialJobState, type JobState } from '@switchyard/jobs';
+import type { JobsReadModelTables } from './schema';
+
+type Executor = Kysely<JobsReadModelTables> | Transaction<JobsReadModelTables>;
+
+/** What a kind adds to the jobs row: its own events folded into its own state. */
+export interface JobKindModel<State = unknown> {
+  readonly kind: JobKind;
+  readonly eventTypes: readonly string[];
+  initialState(): State;
+  evolve(state: State, event: Event): State;
+}
+
+interface JobRowState {
+  lifecycle: JobState;
+  kindState: unknown;
+}
+
+const groupByStream = (events: readonly RecordedEvent[]): Map<string, RecordedEvent[]> => {
+  const streams = new Map<string, RecordedEvent[]>();
+  for (const event of events) {
+    if (!event.streamId.startsWith(JOB_STREAM_PREFIX)) continue;
+    const list = streams.get(event.streamId) ?? [];
+    list.push(event);
+    streams.set(event.streamId, list);
+  }
+  return streams;
+};
+
+/** Jobs whose committed rows a process remembers; the oldest are forgotten first. */
+const REMEMBERED_JOBS = 10_000;
+
+type JobRow = NonNullable<ReturnType<JobsModel['row']>>;
+
+const initialRowState = (): JobRowState => ({ lifecycle: initialJobState(), kindState: {} });
+
+class JobsModel {
+  readonly eventTypes: readonly string[];
+  private readonly kinds: ReadonlyMap<string, JobKindModel>;
+  /**
+   * Each unfinished job's row as this process last committed it, with the stream version it
+   * folds: an append right after that version needs no read of the row. Only committed rows are
+   * kept, and the versions must meet, so a write from another process is never missed.
+   */
+  private readonly committed = new Map<string, { version: number; state: JobRowState }>();
+
+  constructor(kinds: readonly JobKindModel[]) {
+    this.kinds = new Map(kinds.map((model) => [model.kind, model]));
+    this.eventTypes = [...new Set([...JOB_EVENT_TYPES, ...kinds.flatMap((model) => model.eventTypes)])];
+  }
+
+  /**
+   * At most one read and one write for all the jobs the events touch. A job's first events read
+   * nothing, nor do those that follow right on what this process last committed for the job.
+   * `rowless`, when given, carries the state of jobs that have no row yet (a JobSubmitted whose
+   * JobQueued comes in a later call) from one call to the next.
+   */
+  async apply(executor: Executor, events: readonly RecordedEvent[], rowless?: Map<string, JobRowState>): Promise<AfterCommit> {
+    const streams = [...groupByStream(events)].map(([streamId, streamEvents]) => ({ jobId: streamEntityId(streamId), streamEvents }));
+    const known = new Map<string, JobRowState>();
+    const unknown: string[] = [];
+    for (const { jobId, streamEvents } of streams) {
+      const before = rowless?.get(jobId) ?? this.knownBefore(jobId, (streamEvents[0] as RecordedEvent).streamVersion);
+      if (before) known.set(jobId, before);
+      else unknown.push(jobId);
+    }
+    const loaded = await this.load(executor, unknown);
+    const rows = streams.flatMap(({ jobId, streamEvents }) => {
+      const before = known.get(jobId) ?? loaded.get(jobId) ?? initialRowState();
+      const state = this.fold(before, streamEvents);
+      const row = this.row(jobId, state, (streamEvents[streamEvents.length - 1] as RecordedEvent).streamVersion);
+      if (row) rowless?.delete(jobId);
+      else rowless?.set(jobId, state);
+      return row ? [row] : [];
+    });
+    await this.save(executor, rows);
+    return () => this.remember(rows);
+  }
+
+  /**
+   * The row an append at an exact version will leave, written in the append's own statement, when
+   * the job's row before it is known without reading: none yet (a new job), or the one this
+   * process last committed at that very version. Undefined otherwise.
+   */
+  plan({ streamId, expectedVersion, events }: UpcomingAppend): ProjectionWrite | undefined {
+    if (!streamId.startsWith(JOB_STREAM_PREFIX)) return {};
+    const jobId = streamEntityId(streamId);
+    const before = this.knownBefore(jobId, expectedVersion + 1);
+    const last = events[events.length - 1];
+    if (!before || !last) return undefined;
+    const row = this.row(jobId, this.fold(before, events), last.streamVersion);
+    if (!row) return undefined;
+    const columns = Object.keys(row) as (keyof JobRow)[];
+    // jsonb_populate_record types every column from the row's JSON; the two jsonb columns hold
+    // JSON text there, so they are parsed from it instead.
+    const values = columns.map((column) => (column === 'state' || column === 'kind_state' ? sql`(p.v->>${column})::jsonb` : sql`r.${sql.ref(column)}`));
+    return {
+      statement: sql`INSERT INTO jobs (${sql.join(columns.map((column) => sql.ref(column)))})
+        SELECT ${sql.join(values)} FROM (SELECT ${JSON.stringify(row)}::jsonb AS v) p, jsonb_populate_record(NULL::jobs, p.v) r
+        WHERE EXISTS (SELECT 1 FROM claim)
+        ON CONFLICT (id) DO UPDATE SET ${sql.join(columns.filter((column) => column !== 'id').map((column) => sql`${sql.ref(column)} = EXCLUDED.${sql.ref(column)}`))}`,
+      afterCommit: () => this.remember([row]),
+    };
+  }
+
+  /**
+   * The job's row state just before `version`, when known without reading: none yet for a job's
+   * first events, or the one this process last committed right at the version before.
+   */
+  private knownBefore(jobId: string, version: number): JobRowState | undefined {
+    if (version === 1) return initialRowState();
+    const committed = this.committed.get(jobId);
+    return committed?.version === version - 1 ? committed.state : undefined;
+  }
+
+  private fold(before: JobRowState, events: readonly Event[]): JobRowState {
+    return events.reduce((current, event) => this.evolve(current, event), before);
+  }
+
+  /**
+   * Keeps the rows just committed, as a load would return them, until their jobs finish. Two
+   * commits of one job may report back out of order; the later version stays.
+   */
+  private remember(rows: readonly JobRow[]): void {
+    for (const row of rows) {
+      if ((this.committed.get(row.id)?.version ?? 0) > row.version) continue;
+      this.committed.delete(row.id);
+      if (row.finished_at) continue;
+      const state = { lifecycle: JSON.parse(row.state) as JobState, kindState: JSON.parse(row.kind_state) as unknown };
+      this.committed.set(row.id, { version: row.version, state });
+    }
+    for (const jobId of this.committed.keys()) {
+      if (this.committed.size <= REMEMBERED_JOBS) break;
+      this.committed.delete(jobId);
+    }
+  }
+
+  handles(event: Event): boolean {
+    return this.eventTypes.includes(event.type);
+  }
+
+  private evolve(state: JobRowState, event: Event): JobRowState {
+    if (isJobEvent(event)) {
+      const lifecycle = evolveJob(state.lifecycle, event);
+      // The kind is known from JobSubmitted on; its model starts from its initial state there.
+      const model = lifecycle.kind ? this.kinds.get(lifecycle.kind) : undefined;
+      const kindState = state.lifecycle.kind === null && model ? model.initialState() : state.kindState;
+      return { lifecycle, kindState };
+    }
+    const model = state.lifecycle.kind ? this.kinds.get(state.lifecycle.kind) : undefined;
+    if (!model || !model.eventTypes.includes(event.type)) return state;
+    return { lifecycle: state.lifecycle, kindState: model.evolve(state.kindState, event) };
+  }
+
+  private async load(executor: Executor, jobIds: readonly string[]): Promise<Map<string, JobRowState>> {
+    if (jobIds.length === 0) return new Map();
+    const rows = await executor.selectFrom('jobs').select(['id', 'state', 'kind_state']).where('id', 'in', jobIds).execute();
+    return new Map(rows.map((row) => [row.id, { lifecycle: row.state as JobState, kindState: row.kind_state }]));
+  }
+
+  /** The row for one job from its state; every column is a function of the state. */
+  private row(jobId: string, { lifecycle, kindState }: JobRowState, version: number) {
+    if (!lifecycle.exists || lifecycle.status === null || lifecycle.kind === null || lifecycle.orgId === null) return undefined;
+    return {
+      id: jobId,
+      kind: lifecycle.kind,
+      org_id: lifecycle.orgId,
+      status: lifecycle.status,
+      progress: lifecycle.progress,
+      attempts: lifecycle.attempts,
+      priority: lifecycle.priority,
+      external_id: lifecycle.externalId,
+      version,
+      created_at: lifecycle.submittedAt as string,
+      updated_at: (lifecycle.updatedAt ?? lifecycle.submittedAt) as string,
+      finished_at: lifecycle.finishedAt,
+      run_at: lifecycle.status === 'scheduled' ? lifecycle.runAt : null,
+      state: JSON.stringify(lifecycle),
+      kind_state: JSON.stringify(kindState ?? {}),
+    };
+  }
+
+  private async save(executor: Executor, rows: readonly JobRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    // In id order, so two groups writing the same jobs take their row locks in the same order.
+    const ordered = [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const columns = Object.keys(ordered[0] as object) as (keyof (typeof ordered)[number])[];
+    await executor
+      .insertInto('jobs')
+      .values(ordered)
+      .onConflict((conflict) =>
+        conflict.column('id').doUpdateSet((eb) => Object.fromEntries(columns.filter((c) => c !== 'id').map((c) => [c, eb.ref(`excluded.${c}`)]))),
+      )
+      .execute();
+  }
+}
+
+/**
+ * The `jobs` read model, kept in the append transaction: a GET right after a POST sees the job.
+ * Appends to one stream are serialized by the store, so read-modify-write of a row is safe here.
+ */
+export function createJobsProjection(kinds: readonly JobKindModel[] = []): InlineProjection {
+  const model = new JobsModel(kinds);
+  return {
+    name: 'jobs',
+    canHandle: model.eventTypes,
+    handle: (events, tx) => model.apply(tx as unknown as Transaction<JobsReadModelTables>, events),
+    planAppend: (append) => model.plan(append),
+  };
+}
+
+/** The lifecycle-only projection, for code that has no kind of its own. */
+export const jobsProjection: InlineProjection = createJobsProjection();
+
+/**
+ * Throws the read model away and replays the log into it, in one transaction: readers see the old
+ * rows or the new ones, never a half-built table. Returns the number of events replayed.
+ */
+export async function rebuildJobsReadModel(
+  db: Kysely<unknown>,
+  kinds: readonly JobKindModel[] = [],
+  batchSize = 5_000,
+): Promise<number> {
+  const model = new JobsModel(kinds);
+  return (db as Kysely<JobsReadModelTables>).transaction().execute(async (tx) => {
+    await sql`DELETE FROM jobs`.execute(tx);
+    let replayed = 0;
+    // A batch may end between a job's JobSubmitted and its JobQueued: the job has no row to read yet.
+    const rowless = new Map<string, JobRowState>();
+    for await (const events of readEventsByPosition(tx, JOB_STREAM_PREFIX, batchSize)) {
+      // The same events, in the same per-stream order, as the inline projection was given.
+      const handled = events.filter((event) => model.handles(event));
+      await model.apply(tx, handled, rowless);
+      replayed += handled.length;
+    }
+    return replayed;
+  });
+}

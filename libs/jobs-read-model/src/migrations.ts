@@ -1,0 +1,35 @@
+import { sql, type Migration } from 'kysely';
+
+export const jobsReadModelMigrations: Record<string, Migration> = {
+  '0100_jobs_read_model': {
+    async up(db) {
+      await sql`
+        CREATE TABLE jobs (
+          id text PRIMARY KEY,
+          kind text NOT NULL,
+          org_id text NOT NULL,
+          status text NOT NULL,
+          progress real NOT NULL,
+          attempts integer NOT NULL,
+          priority integer NOT NULL,
+          external_id text,
+          version integer NOT NULL,
+          created_at timestamptz NOT NULL,
+          updated_at timestamptz NOT NULL,
+          finished_at timestamptz,
+          run_at timestamptz,
+          state jsonb NOT NULL,
+          kind_state jsonb NOT NULL DEFAULT '{}'
+        )`.execute(db);
+      // Listing is per organization, newest first, filtered by kind, status or external id.
+      await sql`CREATE INDEX jobs_org_created ON jobs (org_id, created_at DESC, id DESC)`.execute(db);
+      await sql`CREATE INDEX jobs_org_kind_status ON jobs (org_id, kind, status)`.execute(db);
+      await sql`CREATE INDEX jobs_org_external ON jobs (org_id, external_id) WHERE external_id IS NOT NULL`.execute(db);
+      // Timers find due scheduled jobs.
+      await sql`CREATE INDEX jobs_due ON jobs (run_at) WHERE status = 'scheduled'`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP TABLE jobs`.execute(db);
+    },
+  },
+};

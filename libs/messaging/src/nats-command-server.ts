@@ -1,0 +1,45 @@
+import { Controller, Module, type INestMicroservice, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import { commandSubject, serviceQueueGroup, type CommandEnvelope, type CommandReply } from '@switchyard/contracts';
+import { replyTo, type CommandHandlers } from './command-bus';
+
+/**
+ * A Nest controller answering `cmd.<kind>.<command>` for each handler in the map: the map is the
+ * one list of a service's commands, so a command added there is served without a decorator to add.
+ */
+export function commandsController(kind: string, handlers: CommandHandlers, commandRoot?: string): Type<unknown> {
+  @Controller()
+  class CommandsController {}
+  for (const [command, handler] of Object.entries(handlers)) {
+    const answer = (envelope: CommandEnvelope): Promise<CommandReply> => replyTo(handler, envelope);
+    Object.defineProperty(CommandsController.prototype, command, { value: answer, writable: true, configurable: true });
+    const descriptor = Object.getOwnPropertyDescriptor(CommandsController.prototype, command) as PropertyDescriptor;
+    MessagePattern(commandSubject(kind, command, commandRoot))(CommandsController.prototype, command, descriptor);
+    Payload()(CommandsController.prototype, command, 0);
+  }
+  return CommandsController;
+}
+
+export interface CommandServerOptions {
+  kind: string;
+  handlers: CommandHandlers;
+  servers: string[];
+  /** The installation's command subject root (NATS_COMMAND_ROOT). */
+  commandRoot?: string;
+  /** The NATS connection's name, as monitoring shows it. */
+  name?: string;
+}
+
+/** A service's commands on NATS request/reply, in the service's queue group, listening. */
+export async function startCommandServer(options: CommandServerOptions): Promise<INestMicroservice> {
+  @Module({ controllers: [commandsController(options.kind, options.handlers, options.commandRoot)] })
+  class CommandsModule {}
+  const app = await NestFactory.createMicroservice(CommandsModule, {
+    transport: Transport.NATS,
+    options: { servers: options.servers, queue: serviceQueueGroup(options.kind), name: options.name ?? `${options.kind}-${process.pid}` },
+    logger: ['error', 'warn'],
+  });
+  await app.listen();
+  return app;
+}

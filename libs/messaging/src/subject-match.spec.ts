@@ -1,0 +1,62 @@
+import { eventSubject } from '@switchyard/contracts';
+import { coveringSubjectFilter, matchesAnySubject, subjectMatches } from './subject-match';
+
+describe('subjectMatches (NATS wildcard rules)', () => {
+  it.each([
+    ['evt.print.j1.JobSubmitted', 'evt.print.j1.JobSubmitted', true],
+    ['evt.print.j1.JobSubmitted', 'evt.print.j1.JobStarted', false],
+    ['evt.print.*.JobSubmitted', 'evt.print.j1.JobSubmitted', true],
+    ['evt.*.*.JobSubmitted', 'evt.scan.j2.JobSubmitted', true],
+    ['evt.print.*', 'evt.print.j1.JobSubmitted', false],
+    ['evt.print.*.*', 'evt.print.j1', false],
+    ['evt.print.>', 'evt.print.j1.JobSubmitted', true],
+    ['evt.print.>', 'evt.print.j1', true],
+    ['evt.print.>', 'evt.print', false],
+    ['evt.>', 'evt.credits.org1.CreditsGranted', true],
+    ['>', 'anything.at.all', true],
+    ['>', 'one', true],
+    ['*', 'one', true],
+    ['*', 'one.two', false],
+    ['evt.print.>', 'evt.printer.j1.X', false],
+    ['evt.print.>', 'other.print.j1.X', false],
+    ['evt.*.j1.>', 'evt.scan.j1.JobStarted', true],
+    // '>' is only a wildcard as the last token; elsewhere nothing matches it as one.
+    ['evt.>.X', 'evt.a.X', false],
+    // A literal token is compared whole, never as a prefix.
+    ['evt.pr*.>', 'evt.print.j1.X', false],
+    ['evt.print.j1', 'evt.print.j1.X', false],
+  ])('%s matches %s: %s', (filter, subject, expected) => {
+    expect(subjectMatches(filter, subject)).toBe(expected);
+  });
+
+  it('matches the subjects the relay publishes on', () => {
+    const subject = eventSubject('job-7f3a', 'JobSubmitted', 'print', 't_root');
+    expect(subject).toBe('t_root.print.7f3a.JobSubmitted');
+    expect(matchesAnySubject(['t_root.scan.>', 't_root.*.*.JobSubmitted'], subject)).toBe(true);
+    expect(matchesAnySubject(['t_root.scan.>', 'evt.>'], subject)).toBe(false);
+    expect(matchesAnySubject([], subject)).toBe(false);
+  });
+});
+
+describe('coveringSubjectFilter', () => {
+  it.each<[string[], string | undefined]>([
+    [[], undefined],
+    [['evt.print.>'], 'evt.print.>'],
+    [['evt.print.>', 'evt.scan.>'], 'evt.>'],
+    [['evt.print.*.JobSubmitted', 'evt.print.*.JobStarted'], 'evt.print.>'],
+    [['evt.print.j1', 'evt.print.j1.X'], 'evt.print.>'],
+    [['evt.*.j1.X', 'evt.*.j2.X'], 'evt.>'],
+    [['a.>', 'b.>'], undefined],
+  ])('%j -> %s', (filters, expected) => {
+    expect(coveringSubjectFilter(filters)).toBe(expected);
+  });
+
+  it('covers every subject any of its filters matches', () => {
+    const filters = ['evt.print.*.JobSubmitted', 'evt.print.j9.>', 'evt.print.j1'];
+    const covering = coveringSubjectFilter(filters) as string;
+    for (const subject of ['evt.print.j1.JobSubmitted', 'evt.print.j9.A.B', 'evt.print.j1']) {
+      expect(matchesAnySubject(filters, subject)).toBe(true);
+      expect(subjectMatches(covering, subject)).toBe(true);
+    }
+  });
+});

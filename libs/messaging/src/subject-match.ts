@@ -1,0 +1,39 @@
+/**
+ * NATS wildcard rules, for consumers that filter in process: tokens are split on '.', `*` matches
+ * exactly one token, `>` (only as the last token) matches one or more remaining tokens.
+ */
+export const subjectMatches = (filter: string, subject: string): boolean => {
+  const wanted = filter.split('.');
+  const actual = subject.split('.');
+  for (let i = 0; i < wanted.length; i += 1) {
+    const token = wanted[i];
+    if (token === '>') return i === wanted.length - 1 && actual.length > i;
+    const value = actual[i];
+    if (value === undefined || value === '') return false;
+    if (token !== '*' && token !== value) return false;
+  }
+  return wanted.length === actual.length;
+};
+
+export const matchesAnySubject = (filters: readonly string[], subject: string): boolean =>
+  filters.some((filter) => subjectMatches(filter, subject));
+
+/**
+ * The narrowest single filter covering all of `filters`: their common leading literal tokens then
+ * `>` (`evt.print.>` + `evt.scan.*.Done` -> `evt.>`). `undefined` when they share nothing.
+ */
+export const coveringSubjectFilter = (filters: readonly string[]): string | undefined => {
+  const [first, ...rest] = filters;
+  if (first === undefined) return undefined;
+  if (rest.length === 0) return first;
+  const split = filters.map((filter) => filter.split('.'));
+  const common: string[] = [];
+  for (let i = 0; ; i += 1) {
+    const token = split[0]?.[i];
+    if (token === undefined || token === '*' || token === '>') break;
+    // A filter that ends here (no further token) is narrower than `>`: stop before it.
+    if (!split.every((tokens) => tokens[i] === token && tokens.length > i + 1)) break;
+    common.push(token);
+  }
+  return common.length === 0 ? undefined : `${common.join('.')}.>`;
+};

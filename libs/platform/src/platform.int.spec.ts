@@ -1,0 +1,50 @@
+import { PostgresEventStore } from '@switchyard/event-store';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { z } from 'zod';
+import { checkpointLag, configFrom, platformConfigSchema, startHealthServer } from './platform';
+
+describe('platform configuration', () => {
+  it('runs the embedded mode with no environment at all', () => {
+    expect(configFrom(platformConfigSchema, {})).toMatchObject({ DATABASE_URL: 'pglite://./data/switchyard', PORT: 8080 });
+  });
+
+  it('stops at start with a readable message for a bad value', () => {
+    expect(() => configFrom(platformConfigSchema.extend({ N: z.coerce.number().int() }), { PORT: 'eighty', N: '1.5' })).toThrow(
+      /invalid configuration: PORT: .*; N: /,
+    );
+  });
+});
+
+describe('health server', () => {
+  it('is live always and ready only when every check passes', async () => {
+    let databaseUp = true;
+    const server = await startHealthServer(0, async () => ({ database: databaseUp, nats: true }));
+    const address = server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    databaseUp = false;
+    const notReady = await fetch(`${base}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({ database: false, nats: true });
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    server.close();
+  });
+});
+
+describe.each(TEST_BACKENDS)('checkpoint lag on %s', (backend) => {
+  let database: TestDatabase;
+  afterAll(() => database.dispose());
+
+  it('counts the events a subscription has not yet passed', async () => {
+    database = await createTestDatabase(backend, 'platform_lag');
+    const store = new PostgresEventStore(database.db as never);
+    await store.appendToStream('job-1', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+    const subscription = store.subscribe('lagging', async () => undefined);
+    await subscription.caughtUp();
+    await subscription.stop();
+    expect(await checkpointLag(database.db, 'lagging')).toBe(0);
+    await store.appendToStream('job-1', [{ type: 'C', data: {} }]);
+    expect(await checkpointLag(database.db, 'lagging')).toBe(1);
+  });
+});

@@ -1,0 +1,178 @@
+import { createServer, type Server } from 'node:http';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Kysely, Migration } from 'kysely';
+import { sql } from 'kysely';
+import pino, { type Logger } from 'pino';
+import { z } from 'zod';
+import { accountsMigrations } from '@switchyard/accounts';
+import { creditsMigrations, creditsProjection } from '@switchyard/credits';
+import { imageKindModel } from '@switchyard/image/domain';
+import { migrateToLatest, openDatabase, parseDatabaseUrl, PostgresEventStore, type EventStoreDb } from '@switchyard/event-store';
+import { jobRuntimeMigrations } from '@switchyard/job-runtime';
+import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
+import {
+  connectNats,
+  ensureEventsStream,
+  InProcessEventConsumers,
+  JetStreamEventConsumers,
+  messagingMigrations,
+  RELAY_CONSUMER,
+  startRelay,
+  type EventConsumers,
+  type NatsConfig,
+  type Relay,
+} from '@switchyard/messaging';
+import { printKindModel } from '@switchyard/print/domain';
+import { printMigrations } from '@switchyard/print/service';
+import { storageMigrations } from '@switchyard/storage';
+
+/**
+ * Every table of the platform, in one ordered history: each process migrates to the same schema
+ * (kysely refuses a database whose history holds a migration it was not given).
+ */
+export const switchyardMigrations = (extra: Record<string, Migration> = {}): Record<string, Migration> => ({
+  ...accountsMigrations,
+  ...jobsReadModelMigrations,
+  ...jobRuntimeMigrations,
+  ...storageMigrations,
+  ...messagingMigrations,
+  ...printMigrations,
+  ...creditsMigrations,
+  ...extra,
+});
+
+/** What every process reads from its environment; defaults run the embedded mode. */
+export const platformConfigSchema = z.object({
+  DATABASE_URL: z.string().default('pglite://./data/switchyard'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SWITCHYARD_BOOTSTRAP_KEY: z.string().min(24).optional(),
+  /** How long the gateway trusts a key that authenticated before looking it up again; 0: always look. */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Appends committed together at most (group commit); 1 writes each append alone. */
+  APPEND_GROUP_MAX: z.coerce.number().int().positive().default(64),
+});
+export type PlatformConfig = z.infer<typeof platformConfigSchema>;
+
+/** Validates the environment at start; a bad value stops the process with a readable message. */
+export function configFrom<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+  throw new Error(`invalid configuration: ${problems}`);
+}
+
+export const createLogger = (service: string, level: string): Logger => pino({ name: service, level });
+
+export interface PlatformStorage {
+  db: Kysely<unknown>;
+  store: PostgresEventStore;
+  close(): Promise<void>;
+}
+
+/** Opens the database, brings it to the latest schema, and the event store with its read models. */
+export async function openPlatformStorage(config: PlatformConfig, extra: Record<string, Migration> = {}): Promise<PlatformStorage> {
+  const db = await openDatabase<unknown>(parseDatabaseUrl(config.DATABASE_URL, config.DATABASE_POOL_SIZE));
+  await migrateToLatest(db, switchyardMigrations(extra));
+  const store = new PostgresEventStore(db as unknown as EventStoreDb, {
+    projections: [createJobsProjection([printKindModel, imageKindModel]), creditsProjection],
+    groupCommit: config.APPEND_GROUP_MAX > 1 && { maxGroup: config.APPEND_GROUP_MAX },
+  });
+  return { db, store, close: () => store.close() };
+}
+
+export interface PlatformMessaging {
+  consumers: EventConsumers;
+  nats?: NatsConnection;
+  /** Events written but not yet published (distributed mode): how far the relay is behind. */
+  relayLag(): Promise<number>;
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+/** Distributed mode: the relay to JetStream and durable JetStream consumers. */
+export async function startJetStreamMessaging(storage: PlatformStorage, nats: NatsConfig, logger: Logger): Promise<PlatformMessaging> {
+  const nc = await connectNats(nats);
+  await ensureEventsStream(await jetstreamManager(nc), {
+    name: nats.eventsStream,
+    subjectRoot: nats.subjectRoot,
+    dedupeWindowMs: nats.dedupeWindowMs,
+  });
+  // Every process runs a relay; the subscription's lease keeps exactly one of them publishing.
+  const relay: Relay = startRelay({
+    store: storage.store,
+    js: jetstream(nc),
+    streamName: nats.eventsStream,
+    subjectRoot: nats.subjectRoot,
+    logger,
+  });
+  const consumers = new JetStreamEventConsumers({ nc, db: storage.db as never, streamName: nats.eventsStream, logger });
+  return {
+    consumers,
+    nats: nc,
+    relayLag: () => checkpointLag(storage.db, RELAY_CONSUMER),
+    ready: () => !nc.isClosed(),
+    async close() {
+      await relay.stop();
+      await nc.drain();
+    },
+  };
+}
+
+/** Embedded mode: consumers fed from the log itself, no broker. */
+export function startInProcessMessaging(storage: PlatformStorage, logger: Logger): PlatformMessaging {
+  return {
+    consumers: new InProcessEventConsumers({ store: storage.store, logger }),
+    relayLag: async () => 0,
+    ready: () => true,
+    close: async () => undefined,
+  };
+}
+
+/** Events committed after a subscription's checkpoint. */
+export async function checkpointLag(db: Kysely<unknown>, consumer: string): Promise<number> {
+  const { rows } = await sql<{ lag: string }>`
+    SELECT count(*)::text AS lag FROM events e, subscription_checkpoints c
+    WHERE c.consumer = ${consumer} AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)`.execute(db);
+  return Number(rows[0]?.lag ?? 0);
+}
+
+export async function databaseReachable(db: Kysely<unknown>): Promise<boolean> {
+  return sql`SELECT 1`.execute(db).then(() => true, () => false);
+}
+
+/** Liveness and readiness for a process that serves no HTTP of its own (Kubernetes probes). */
+export function startHealthServer(port: number, ready: () => Promise<Record<string, boolean>>): Promise<Server> {
+  const server = createServer((request, response) => {
+    const reply = (status: number, body: unknown): void => {
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    if (request.url === '/healthz') return reply(200, { status: 'ok' });
+    if (request.url === '/readyz') {
+      void ready().then((checks) => reply(Object.values(checks).every(Boolean) ? 200 : 503, checks), () => reply(503, { ready: false }));
+      return;
+    }
+    reply(404, { error: { code: 'NOT_FOUND', message: 'not found' } });
+  });
+  return new Promise((resolve) => server.listen(port, () => resolve(server)));
+}
+
+/** On SIGTERM or SIGINT: run the steps in order (each may fail alone), then exit. */
+export function stopOnSignals(logger: Logger, steps: ReadonlyArray<() => unknown>): void {
+  const stop = async (signal: string): Promise<void> => {
+    logger.info({ signal }, 'stopping');
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        logger.warn({ err: error }, 'a shutdown step failed');
+      }
+    }
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'print-adapters',
+  preset: '../../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'print-domain',
+  preset: '../../../jest.preset.js',
+  rootDir: '.',
+};

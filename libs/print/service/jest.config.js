@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'print-service',
+  preset: '../../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'safe-fetch',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,2 @@
+export * from './document-fetcher';
+export * from './network-errors';

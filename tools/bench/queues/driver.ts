@@ -1,0 +1,164 @@
+import { readAtFixedRate, readFlatOut, submitJobs, type ErrorTally, type ReadRun } from './load';
+import type { Sink } from './sink';
+import { latencyPercentiles, type LatencyPercentiles, type Spread } from './stats';
+import type { QueueSystem } from './system';
+import type { Payload } from './workload';
+
+export interface BenchConfig {
+  jobsPerRound: number;
+  rounds: number;
+  submitterCounts: readonly number[];
+  /** The submitter count whose rounds give the end-to-end and latency figures. */
+  loadedSubmitters: number;
+  fixedReadRate: number;
+  flatOutReaders: number;
+  readWindowMs: number;
+}
+
+export interface JobRound {
+  round: number;
+  submitters: number;
+  submitted: number;
+  accepted: number;
+  acceptedPerSecond: number;
+  submitSeconds: number;
+  /** Ended with the system's own word for success. */
+  completed: number;
+  /** Every other end, by status (failed, unfinished, ...). */
+  notCompleted: Record<string, number>;
+  /** Completed jobs / (last completion - first submit start). */
+  endToEndPerSecond: number;
+  endToEndSeconds: number;
+  /** Submit start (client) to completion (system's record), completed jobs only. */
+  latencyMs: LatencyPercentiles;
+  submitErrors: ErrorTally;
+  sinkDeliveries: number;
+  /** Deliveries plus empty connections (Switchyard probes a raw socket printer before sending). */
+  sinkConnections: number;
+  /** Most sink connections open at once: the deliveries really in flight, against the concurrency set. */
+  sinkPeakOpen: number;
+}
+
+export interface ReadRound {
+  round: number;
+  fixedRate: ReadRun;
+  flatOut: ReadRun;
+}
+
+export interface SystemRun {
+  name: string;
+  description: string;
+  version: string;
+  settings: Record<string, unknown>;
+  jobRounds: JobRound[];
+  readRounds: ReadRound[];
+  /** Per figure key (report.ts), over the rounds. */
+  figures: Record<string, Spread>;
+  /** What the system's processes logged during the run (QueueSystem.diagnostics). */
+  diagnostics?: Record<string, unknown>;
+  error?: string;
+}
+
+const log = (message: string): void => console.log(`  ${message}`);
+const fixed = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
+async function jobRound(
+  system: QueueSystem,
+  sink: Sink,
+  payload: Payload,
+  config: BenchConfig,
+  round: number,
+  submitters: number,
+): Promise<{ result: JobRound; completedIds: string[] }> {
+  const deliveriesBefore = sink.deliveries;
+  const connectionsBefore = sink.connections;
+  sink.resetPeak();
+  const run = await submitJobs(config.jobsPerRound, submitters, () => system.submit(payload));
+  const submitSeconds = (run.endedAtMs - run.startedAtMs) / 1000;
+  const completions = await system.awaitCompletions(run.ids, {
+    sinceMs: run.startedAtMs,
+    stallMs: 60_000,
+  });
+  const submittedAt = new Map(run.ids.map((id, index) => [id, run.submittedAtMs[index] as number]));
+  const latencies: number[] = [];
+  const completedIds: string[] = [];
+  const notCompleted: Record<string, number> = {};
+  let lastFinish = run.startedAtMs;
+  for (const completion of completions) {
+    if (completion.status !== 'completed' || completion.finishedAtMs === null) {
+      notCompleted[completion.status] = (notCompleted[completion.status] ?? 0) + 1;
+      continue;
+    }
+    latencies.push(completion.finishedAtMs - (submittedAt.get(completion.id) as number));
+    completedIds.push(completion.id);
+    lastFinish = Math.max(lastFinish, completion.finishedAtMs);
+  }
+  const missing = run.ids.length - completions.length;
+  if (missing > 0) notCompleted['not found'] = missing;
+  const endToEndSeconds = (lastFinish - run.startedAtMs) / 1000;
+  const result: JobRound = {
+    round,
+    submitters,
+    submitted: config.jobsPerRound,
+    accepted: run.ids.length,
+    acceptedPerSecond: run.acceptedPerSecond,
+    submitSeconds,
+    completed: latencies.length,
+    notCompleted,
+    endToEndPerSecond: latencies.length / endToEndSeconds,
+    endToEndSeconds,
+    latencyMs: latencyPercentiles(latencies),
+    submitErrors: run.errors,
+    sinkDeliveries: sink.deliveries - deliveriesBefore,
+    sinkConnections: sink.connections - connectionsBefore,
+    sinkPeakOpen: sink.peakOpen,
+  };
+  log(
+    `round ${round}, ${submitters} submitter(s): accepted ${result.accepted}/${result.submitted} at ${fixed(result.acceptedPerSecond)}/s, ` +
+      `completed ${result.completed} at ${fixed(result.endToEndPerSecond)}/s end to end, ` +
+      `latency p50/p95/p99 ${fixed(result.latencyMs.p50)}/${fixed(result.latencyMs.p95)}/${fixed(result.latencyMs.p99)} ms, ` +
+      `at most ${result.sinkPeakOpen} sink connections open at once` +
+      (Object.keys(notCompleted).length ? `, not completed: ${JSON.stringify(notCompleted)}` : '') +
+      (run.errors.count ? `, ${run.errors.count} submit errors: ${run.errors.samples.join(' | ')}` : ''),
+  );
+  return { result, completedIds };
+}
+
+function readSummary(run: ReadRun): string {
+  return `${fixed(run.requestsPerSecond)}/s, p50 ${fixed(run.latencyMs.p50, 1)} ms, p99 ${fixed(run.latencyMs.p99, 1)} ms` +
+    (run.errors.count ? `, ${run.errors.count} errors: ${run.errors.samples.join(' | ')}` : '');
+}
+
+/** The same measurements for every system: job rounds at each submitter count, then status reads. */
+export async function measureSystem(system: QueueSystem, sink: Sink, payload: Payload, config: BenchConfig): Promise<SystemRun> {
+  const result: SystemRun = {
+    name: system.name,
+    description: system.description,
+    version: system.version,
+    settings: system.settings,
+    jobRounds: [],
+    readRounds: [],
+    figures: {},
+  };
+  // Status reads pick among the last round's completed jobs: they exist and have ended.
+  let ids: string[] = [];
+  for (let round = 1; round <= config.rounds; round += 1) {
+    for (const submitters of config.submitterCounts) {
+      const { result: jobs, completedIds } = await jobRound(system, sink, payload, config, round, submitters);
+      result.jobRounds.push(jobs);
+      ids = completedIds;
+    }
+  }
+  const status = system.status;
+  if (status && ids.length > 0) {
+    const read = (): Promise<string> => status(ids[Math.floor(Math.random() * ids.length)] as string);
+    for (let round = 1; round <= config.rounds; round += 1) {
+      const fixedRate = await readAtFixedRate(config.fixedReadRate, config.readWindowMs, read);
+      log(`round ${round}, status reads at ${config.fixedReadRate}/s offered: ${readSummary(fixedRate)}`);
+      const flatOut = await readFlatOut(config.flatOutReaders, config.readWindowMs, read);
+      log(`round ${round}, status reads flat out (${config.flatOutReaders} readers): ${readSummary(flatOut)}`);
+      result.readRounds.push({ round, fixedRate, flatOut });
+    }
+  }
+  return result;
+}
