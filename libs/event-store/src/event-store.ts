@@ -170,12 +170,17 @@ async function readStreamsWith<E extends Event>(
 ): Promise<Map<string, ReadStreamResult<E>>> {
   const results = new Map<string, ReadStreamResult<E>>();
   if (streamIds.length === 0) return results;
+  // Each stream's events by the (stream_id, stream_version) index, whatever the statistics say: on
+  // a young log that has not been analyzed yet, a plain join hashes a scan of every event (5 ms a
+  // read at 20,000 events, growing). OFFSET 0 keeps the planner from flattening the lateral read.
   const { rows } = await sql<EventRow & { current_version: number; stream: string }>`
     SELECT e.global_position::text AS global_position, e.transaction_id::text AS transaction_id,
            e.event_id::text AS event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
            e.created_at, s.stream_id AS stream, s.version AS current_version
     FROM streams s
-    LEFT JOIN events e ON e.stream_id = s.stream_id
+    LEFT JOIN LATERAL (
+      SELECT * FROM events WHERE events.stream_id = s.stream_id ORDER BY stream_version OFFSET 0
+    ) e ON true
     WHERE s.stream_id IN (${sql.join([...new Set(streamIds)])})
     ORDER BY s.stream_id, e.stream_version`.execute(executor);
   for (const row of rows) {
