@@ -33,7 +33,7 @@ export interface JobRound {
   latencyMs: LatencyPercentiles;
   submitErrors: ErrorTally;
   sinkDeliveries: number;
-  /** Deliveries plus empty connections (Switchyard probes a raw socket printer before sending). */
+  /** Deliveries plus empty connections (a probe whose send never came, or a delivery that failed). */
   sinkConnections: number;
   /** Most sink connections open at once: the deliveries really in flight, against the concurrency set. */
   sinkPeakOpen: number;

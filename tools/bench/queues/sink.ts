@@ -8,7 +8,7 @@ export interface SinkAddress {
 /**
  * What every system delivers to: a raw TCP socket on 127.0.0.1 that takes bytes and closes its side
  * when the sender has finished, as a 9100 printer does. A delivery is a connection that carried bytes;
- * a connection without any (Switchyard's printer probe) is counted apart.
+ * a connection without any (a Switchyard probe whose send never came) is counted apart.
  */
 export interface Sink extends SinkAddress {
   readonly deliveries: number;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { domainFailure } from '@switchyard/contracts/testing';
-import { startTcpSink, unusedPort, type TcpSink } from './testing';
+import { startTcpSink, unusedPort, waitFor, type TcpSink } from './testing';
 import { printerFor } from './printer-connection';
 import { RawSocketPrinter } from './raw-socket-printer';
 
@@ -78,8 +78,39 @@ describe('RawSocketPrinter', () => {
       state: 'completed',
       bytesWritten: document.length,
     });
-    const [received] = await printer.waitForConnections(2, 2000); // the probe's, then the job's
-    expect(received?.length).toBe(0);
-    expect(printer.received()[1]?.equals(document)).toBe(true);
+    const received = await printer.waitForConnections(1, 2000);
+    expect(received).toHaveLength(1); // the probe's connection carried the job
+    expect(received[0]?.equals(document)).toBe(true);
+  });
+
+  it("sends on the probe's connection: one connection at the printer per job", async () => {
+    const printer = await sink();
+    const raw = new RawSocketPrinter(printer.host, printer.port);
+    await raw.probe();
+    expect([printer.connectionCount(), raw.heldConnections]).toEqual([1, 1]);
+    const label = Buffer.from('^XA^FDone connection^FS^XZ');
+    await expect(raw.send(label)).resolves.toEqual({ bytesWritten: label.length });
+    const received = await printer.waitForConnections(1, 2000);
+    expect([received.length, received[0]?.equals(label), raw.heldConnections]).toEqual([1, true, 0]);
+  });
+
+  it('closes a probe connection that no send takes once probeHoldMs has passed', async () => {
+    const printer = await sink();
+    const raw = new RawSocketPrinter(printer.host, printer.port, { probeHoldMs: 100 });
+    await raw.probe();
+    const received = await printer.waitForConnections(1, 2000);
+    expect([received.map((bytes) => bytes.length), raw.heldConnections]).toEqual([[0], 0]);
+  });
+
+  it('connects again when the printer hung up on the probe connection, and still delivers', async () => {
+    const printer = await sink();
+    const raw = new RawSocketPrinter(printer.host, printer.port);
+    await raw.probe();
+    printer.hangUp();
+    await waitFor(() => (raw.heldConnections === 0 ? true : undefined), { timeoutMs: 2000, what: 'the hang-up to be seen' });
+    const label = Buffer.from('after a hang-up');
+    await expect(raw.send(label)).resolves.toEqual({ bytesWritten: label.length });
+    const received = await printer.waitForConnections(2, 2000);
+    expect(received.map((bytes) => bytes.toString())).toEqual(['', 'after a hang-up']);
   });
 });

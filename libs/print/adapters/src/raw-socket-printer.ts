@@ -7,6 +7,8 @@ export interface RawSocketPrinterOptions {
   connectTimeoutMs?: number;
   /** How long the connection may sit with no progress (no write flushed, no close). Default 30000. */
   idleTimeoutMs?: number;
+  /** How long a probe's connection waits for the send that follows it before it is closed. Default 2000. */
+  probeHoldMs?: number;
 }
 
 export interface RawDelivery {
@@ -22,6 +24,9 @@ const CHUNK_BYTES = 64 * 1024;
 export class RawSocketPrinter {
   private readonly connectTimeoutMs: number;
   private readonly idleTimeoutMs: number;
+  private readonly probeHoldMs: number;
+  /** Probes' connections, each kept for one send so that a job connects once; with how to stop holding it. */
+  private readonly held = new Map<net.Socket, () => void>();
 
   constructor(
     readonly host: string,
@@ -30,18 +35,26 @@ export class RawSocketPrinter {
   ) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.probeHoldMs = options.probeHoldMs ?? 2000;
   }
 
-  /** Connects and closes: is anything listening? */
+  /**
+   * Connects: is anything listening? The connection is kept for the next send, for `probeHoldMs`,
+   * so that a probed job is one connection at the printer, not an empty one and then the job's.
+   */
   async probe(): Promise<void> {
-    const socket = await this.connect();
-    socket.destroy();
+    this.hold(await this.connect());
+  }
+
+  /** How many probes' connections wait for a send. */
+  get heldConnections(): number {
+    return this.held.size;
   }
 
   /** Writes the whole document, half-closes, and resolves once the printer has closed its side too. */
   async send(document: Buffer): Promise<RawDelivery> {
     if (document.length === 0) throw new DomainError('INVALID_CONTENT', 'the document is empty');
-    const socket = await this.connect();
+    const socket = this.takeHeld() ?? (await this.connect());
     return new Promise<RawDelivery>((resolve, reject) => {
       let flushed = 0;
       let allFlushed = false;
@@ -120,6 +133,33 @@ export class RawSocketPrinter {
       };
       writeMore();
     });
+  }
+
+  /** Keeps a probe's connection until a send takes it, the hold runs out, or the printer hangs up. */
+  private hold(socket: net.Socket): void {
+    const stopHolding = (): void => {
+      clearTimeout(timer);
+      socket.off('end', drop).off('close', drop).off('error', drop);
+      this.held.delete(socket);
+    };
+    const drop = (): void => {
+      stopHolding();
+      socket.destroy();
+    };
+    const timer = setTimeout(drop, this.probeHoldMs).unref();
+    socket.once('end', drop).once('close', drop).once('error', drop);
+    socket.resume(); // drop what the printer says meanwhile, so its hang-up is seen
+    socket.unref(); // a held connection alone does not keep the process alive
+    this.held.set(socket, stopHolding);
+  }
+
+  private takeHeld(): net.Socket | undefined {
+    for (const [socket, stopHolding] of this.held) {
+      stopHolding();
+      if (!socket.destroyed && !socket.readableEnded) return socket.ref();
+      socket.destroy();
+    }
+    return undefined;
   }
 
   private connect(): Promise<net.Socket> {

@@ -279,6 +279,8 @@ export interface TcpSink {
   connectionCount(): number;
   /** Resolves with received() once `n` connections have closed; rejects at the deadline. */
   waitForConnections(n: number, timeoutMs: number): Promise<Buffer[]>;
+  /** Ends every open connection from the printer's side, as a printer dropping idle connections does. */
+  hangUp(): void;
   close(): Promise<void>;
 }
 
@@ -338,6 +340,9 @@ export async function startTcpSink(options: TcpSinkOptions = {}): Promise<TcpSin
         changes.on('change', check);
         check();
       });
+    },
+    hangUp() {
+      for (const socket of sockets) socket.end();
     },
     async close() {
       for (const socket of sockets) socket.destroy();
