@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { DomainError, type Principal } from '@switchyard/contracts';
+import { PREPARED } from '@switchyard/event-store';
 import type { JobState } from '@switchyard/jobs';
 
 export interface JobRecord {
@@ -20,7 +21,9 @@ const toRecord = (row: Row): JobRecord => ({ lifecycle: row.state, kindState: ro
 
 /** One job by id, or null; visibility is the caller's decision (see jobVisibleTo). */
 export async function findJob(db: Kysely<unknown>, jobId: string): Promise<JobRecord | null> {
-  const { rows } = await sql<Row>`SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ${jobId}`.execute(db);
+  // Every status read: prepared, so PostgreSQL parses and plans it once per connection.
+  const { rows } = await sql<Row>`${sql.raw(PREPARED)}
+    SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ${jobId}`.execute(db);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
