@@ -70,6 +70,7 @@ function benchConfig(quick: boolean): BenchConfig {
     fixedReadRate: 2000,
     flatOutReaders: 32,
     readWindowMs: positive('read-seconds', quick ? 0.5 : 5) * 1000,
+    readWarmupMs: quick ? 200 : 2000,
   };
 }
 
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
 
   console.log(
     `queue bench: ${names.join(', ')}; ${config.jobsPerRound} jobs a round, ${config.rounds} rounds, ` +
-      `${config.readWindowMs / 1000} s read windows; node ${process.version}, ${availableParallelism()} CPUs, ` +
+      `${config.readWindowMs / 1000} s read windows after ${config.readWarmupMs / 1000} s of warm-up reads; node ${process.version}, ${availableParallelism()} CPUs, ` +
       `load average ${loadAverage()}`,
   );
   const loadAtStart = loadavg();
