@@ -81,5 +81,8 @@ export function connectNats(config: Pick<NatsConfig, 'servers' | 'requestTimeout
     timeout: config.requestTimeoutMs,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1_000,
+    // Otherwise every request (each JetStream publish and pull among them) builds two Errors up
+    // front, stack traces and all, for the rare one that fails: 3 % of the print service's CPU.
+    noAsyncTraces: true,
   });
 }
