@@ -91,6 +91,35 @@ describe.each(TEST_BACKENDS)('jobs read model on %s', (backend) => {
     expect(row).toEqual({ version: 4, progress: 10 });
   });
 
+  it("writes a group's rows with its appends, and neither writes nor remembers the one that lost its version", async () => {
+    const other = new PostgresEventStore(database.db as never, { projections: [createJobsProjection([printModel])] });
+    await submit('group-a', 50);
+    await submit('group-b', 51);
+    const startAt = async (jobId: string, second: number): Promise<JobEvent[]> => {
+      const { events } = await store.readStream<JobEvent>(jobStreamId(jobId));
+      const state = events.slice(0, 2).reduce((folded, event) => jobDecider.evolve(folded, event), jobDecider.initialState());
+      return jobDecider.decide({ type: 'StartJob', data: { now: at(second) } }, state) as JobEvent[];
+    };
+    // Another process starts group-b first; this one still holds the row it wrote at version 2.
+    const ours = await startAt('group-b', 53);
+    await handleCommand(other, jobStreamId('group-b'), { type: 'StartJob', data: { now: at(52) } }, jobDecider);
+    const results = await store.appendToStreams([
+      { streamId: jobStreamId('group-a'), events: await startAt('group-a', 53), expectedVersion: 2 },
+      { streamId: jobStreamId('group-b'), events: ours, expectedVersion: 2 },
+    ]);
+    expect(results.map((result) => ('code' in result ? result.code : result.nextExpectedVersion))).toEqual([3, 'VERSION_CONFLICT']);
+    const groupRows = async () =>
+      (await sql<{ id: string; version: number; status: string; progress: number; started: string }>`
+        SELECT id, version, status, progress, state->>'startedAt' AS started FROM jobs WHERE id LIKE 'group-%' ORDER BY id`.execute(database.db)).rows;
+    expect(await groupRows()).toEqual([
+      { id: 'group-a', version: 3, status: 'running', progress: 0, started: at(53) },
+      { id: 'group-b', version: 3, status: 'running', progress: 0, started: at(52) },
+    ]);
+    // Had this process kept its rejected row for version 3, this append would build on it.
+    await run('group-b', { type: 'ReportProgress', data: { progress: 20, now: at(54) } });
+    expect((await groupRows())[1]).toEqual({ id: 'group-b', version: 4, status: 'running', progress: 20, started: at(52) });
+  });
+
   it('rebuilt from the log, gives identical rows', async () => {
     // A spread of lifecycles: retried, cancelled, scheduled, blocked, failed, partial.
     await submit('retried', 5, { retry: { maxAttempts: 2, initialBackoffMs: 1000 } });
