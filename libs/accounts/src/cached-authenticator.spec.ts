@@ -56,6 +56,46 @@ describe('CachedAuthenticator', () => {
     expect(lookups).toEqual(['k1', 'k2', 'k3', 'k1']);
   });
 
+  it('asks once for requests that arrive while the same key is being looked up', async () => {
+    const answers: (() => void)[] = [];
+    const auth = new CachedAuthenticator(
+      (key) =>
+        new Promise((resolve) => {
+          lookups.push(key);
+          answers.push(() => resolve(valid[key] ?? null));
+        }),
+      { ttlMs: 5_000, now: () => clock },
+    );
+    const waiting = [auth.principalFor('sy_a_secret'), auth.principalFor('sy_a_secret'), auth.principalFor('sy_a_wrong')];
+    expect(lookups).toEqual(['sy_a_secret', 'sy_a_wrong']);
+    answers.forEach((answer) => answer());
+    await expect(Promise.all(waiting)).resolves.toEqual([alice, alice, null]);
+    // Once answered, the next request for a refused key asks again.
+    void auth.principalFor('sy_a_wrong');
+    expect(lookups).toEqual(['sy_a_secret', 'sy_a_wrong', 'sy_a_wrong']);
+  });
+
+  it('does not remember a lookup that began before the key was forgotten', async () => {
+    let answer: () => void = () => undefined;
+    const auth = new CachedAuthenticator(
+      (key) =>
+        new Promise((resolve) => {
+          lookups.push(key);
+          answer = () => resolve(valid[key] ?? null);
+        }),
+      { ttlMs: 5_000, now: () => clock },
+    );
+    const before = auth.principalFor('sy_a_secret');
+    auth.forget('key_a');
+    answer();
+    await expect(before).resolves.toEqual(alice);
+    delete valid['sy_a_secret'];
+    const after = auth.principalFor('sy_a_secret');
+    answer();
+    await expect(after).resolves.toBeNull();
+    expect(lookups).toHaveLength(2);
+  });
+
   it('asks every time when turned off', async () => {
     const auth = make(0);
     await auth.principalFor('sy_a_secret');
