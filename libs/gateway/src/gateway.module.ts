@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { CachedAuthenticator } from '@switchyard/accounts';
+import { JobReader } from '@switchyard/jobs-read-model';
 import { AdminController } from './admin/admin.controller';
 import { CreditsController } from './credits/credits.controller';
 import { ImageDialectController } from './image-dialect/image-dialect.controller';
@@ -36,6 +37,8 @@ export class GatewayModule {
           provide: CachedAuthenticator,
           useValue: new CachedAuthenticator((key) => deps.authenticate(key), { ttlMs: config.authCacheTtlMs }),
         },
+        // Every job read by id goes through one reader, so reads that arrive together share a query.
+        { provide: JobReader, useValue: new JobReader(deps.db) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         AppShutdown,
         GatewayMetrics,

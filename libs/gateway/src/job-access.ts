@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import { DomainError, type JobKind, type Principal } from '@switchyard/contracts';
 import { jobView, jobVisibleTo, type JobView } from '@switchyard/jobs';
-import { findJob, type JobRecord } from '@switchyard/jobs-read-model';
+import type { JobReader, JobRecord } from '@switchyard/jobs-read-model';
 import { printDetails } from '@switchyard/print/service';
 import type { PrintJobContent } from '@switchyard/print/domain';
 
@@ -18,8 +17,8 @@ export const jobNotFound = (jobId: string): DomainError =>
   new DomainError('JOB_NOT_FOUND', `No job with ID: ${jobId}`, { jobId });
 
 /** The job if the caller may see it; another organization's job, or another member's, is not found. */
-export async function visibleJob(db: Kysely<unknown>, principal: Principal, jobId: string): Promise<JobRecord> {
-  const record = await findJob(db, jobId);
+export async function visibleJob(jobs: JobReader, principal: Principal, jobId: string): Promise<JobRecord> {
+  const record = await jobs.find(jobId);
   if (!record || !jobVisibleTo(principal, record.lifecycle)) throw jobNotFound(jobId);
   return record;
 }

@@ -2,3 +2,4 @@ export * from './jobs-projection';
 export * from './migrations';
 export type * from './schema';
 export * from './job-queries';
+export * from './job-reader';

@@ -9,7 +9,8 @@ export interface JobRecord {
   version: number;
 }
 
-interface Row {
+/** A row of the jobs table as the queries here select it. */
+export interface JobRow {
   state: JobState;
   kind_state: unknown;
   version: number;
@@ -17,12 +18,12 @@ interface Row {
   id: string;
 }
 
-const toRecord = (row: Row): JobRecord => ({ lifecycle: row.state, kindState: row.kind_state, version: row.version });
+export const toRecord = (row: JobRow): JobRecord => ({ lifecycle: row.state, kindState: row.kind_state, version: row.version });
 
 /** One job by id, or null; visibility is the caller's decision (see jobVisibleTo). */
 export async function findJob(db: Kysely<unknown>, jobId: string): Promise<JobRecord | null> {
   // Every status read: prepared, so PostgreSQL parses and plans it once per connection.
-  const { rows } = await sql<Row>`${sql.raw(PREPARED)}
+  const { rows } = await sql<JobRow>`${sql.raw(PREPARED)}
     SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ${jobId}`.execute(db);
   return rows[0] ? toRecord(rows[0]) : null;
 }
@@ -78,7 +79,7 @@ export async function listJobs(db: Kysely<unknown>, query: JobListQuery): Promis
     const [createdAt, id] = decodeCursor(query.cursor);
     conditions.push(sql`(created_at, id) < (${createdAt}::timestamptz, ${id})`);
   }
-  const { rows } = await sql<Row>`
+  const { rows } = await sql<JobRow>`
     SELECT id, state, kind_state, version, created_at FROM jobs
     WHERE ${sql.join(conditions, sql` AND `)}
     ORDER BY created_at DESC, id DESC

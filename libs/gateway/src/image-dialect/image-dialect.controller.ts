@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DomainError, imageRequestSchema, type ImageJobType, type Principal } from '@switchyard/contracts';
 import { jobVisibleTo } from '@switchyard/jobs';
-import { findJob, listJobs } from '@switchyard/jobs-read-model';
+import { JobReader, listJobs } from '@switchyard/jobs-read-model';
 import { imageJobFromRecord, imageJobView, type ImageJob, type ImageJobView } from '@switchyard/image/domain';
 import { GATEWAY_CONFIG, GATEWAY_DEPS, type GatewayConfig, type GatewayDeps, type UrlSigner } from '../gateway-deps';
 import { PublicRoute } from '../http/api-key.guard';
@@ -23,6 +23,7 @@ export class ImageDialectController {
   constructor(
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly jobs: JobReader,
   ) {}
 
   @Post('listing-builder')
@@ -79,7 +80,7 @@ export class ImageDialectController {
   ): Promise<void> {
     this.signer().verify(imagePath(jobId, file), query);
     const index = Number.parseInt(parseInput(imageFileSchema, file, 'file'), 10);
-    const record = await findJob(this.deps.db, jobId);
+    const record = await this.jobs.find(jobId);
     const job = record && record.lifecycle.kind === 'image' ? imageJobFromRecord(record.lifecycle, record.kindState) : null;
     const variant = job?.variants[index];
     if (!variant || variant.status !== 'rendered' || !this.deps.blobs) throw new DomainError('NOT_FOUND', 'no such image');
@@ -107,7 +108,7 @@ export class ImageDialectController {
   }
 
   private async visible(principal: Principal, jobId: string): Promise<ImageJob> {
-    const record = await findJob(this.deps.db, jobId);
+    const record = await this.jobs.find(jobId);
     if (!record || record.lifecycle.kind !== 'image' || !jobVisibleTo(principal, record.lifecycle)) {
       throw new DomainError('JOB_NOT_FOUND', 'Job not found or does not belong to your organization', { jobId });
     }

@@ -3,7 +3,7 @@ import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { parsePrintRequest, printRequestSchema, type Principal } from '@switchyard/contracts';
 import { jobVisibleTo } from '@switchyard/jobs';
-import { findJob, type JobRecord } from '@switchyard/jobs-read-model';
+import { JobReader, type JobRecord } from '@switchyard/jobs-read-model';
 import type { PrintJobContent } from '@switchyard/print/domain';
 import { printDetails, type PrintJobDetails } from '@switchyard/print/service';
 import { GATEWAY_CONFIG, GATEWAY_DEPS, type GatewayConfig, type GatewayDeps } from '../gateway-deps';
@@ -30,6 +30,7 @@ export class PrintDialectController {
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly shutdown: AppShutdown,
+    private readonly jobs: JobReader,
   ) {}
 
   @Post('print/:target')
@@ -59,7 +60,7 @@ export class PrintDialectController {
   @Get('jobs/:jobId')
   @ApiOperation({ summary: 'A print job; served for an hour after it ends' })
   async job(@Param('jobId') jobId: string, @Caller() principal: Principal): Promise<PrintEnvelope> {
-    const record = await findJob(this.deps.db, jobId);
+    const record = await this.jobs.find(jobId);
     if (!record || !this.served(record, principal)) throw jobNotFound(jobId);
     return printEnvelope(`/jobs/${jobId}`, 'Job retrieved.', printDetails(record).print);
   }
@@ -81,7 +82,7 @@ export class PrintDialectController {
         const left = deadline - Date.now();
         if (left <= 0) break;
         await pause(Math.min(this.config.streamPollMs, left), gone.signal);
-        const record = await findJob(this.deps.db, submitted.jobId);
+        const record = await this.jobs.find(submitted.jobId);
         if (record) content = printDetails(record).print;
       }
       return content;

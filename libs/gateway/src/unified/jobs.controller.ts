@@ -15,7 +15,7 @@ import {
   type JobKind,
   type Principal,
 } from '@switchyard/contracts';
-import { listJobs } from '@switchyard/jobs-read-model';
+import { JobReader, listJobs } from '@switchyard/jobs-read-model';
 import { GATEWAY_DEPS, type GatewayDeps } from '../gateway-deps';
 import { Caller, CorrelationId } from '../http/request-context';
 import { idempotencyKeySchema, parseInput } from '../http/validation';
@@ -53,6 +53,7 @@ export class JobsController {
   constructor(
     @Inject(GATEWAY_DEPS) private readonly deps: GatewayDeps,
     private readonly streams: JobEventStreams,
+    private readonly jobs: JobReader,
   ) {}
 
   @Post(':kind')
@@ -98,13 +99,13 @@ export class JobsController {
   @Get(':id')
   @ApiOperation({ summary: 'One job' })
   async get(@Param('id') jobId: string, @Caller() principal: Principal): Promise<JobResponse> {
-    return jobResponse(await visibleJob(this.deps.db, principal, jobId));
+    return jobResponse(await visibleJob(this.jobs, principal, jobId));
   }
 
   @Get(':id/events')
   @ApiOperation({ summary: "The job's whole event history, in order (its audit trail)" })
   async events(@Param('id') jobId: string, @Caller() principal: Principal): Promise<{ data: JobEventView[] }> {
-    await visibleJob(this.deps.db, principal, jobId);
+    await visibleJob(this.jobs, principal, jobId);
     const { events } = await this.deps.store.readStream(jobStreamId(jobId));
     return { data: events.map(jobEventView) };
   }
@@ -119,7 +120,7 @@ export class JobsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const after = lastEventId === undefined ? 0 : parseInput(lastEventIdSchema, lastEventId, 'Last-Event-ID');
-    const record = await visibleJob(this.deps.db, principal, jobId);
+    const record = await visibleJob(this.jobs, principal, jobId);
     const ended = record.lifecycle.status !== null && isTerminalStatus(record.lifecycle.status);
     await this.streams.serve(reply, jobId, after, ended);
   }
@@ -147,7 +148,7 @@ export class JobsController {
   }
 
   private async command(jobId: string, command: CommandName, principal: Principal, correlationId: string): Promise<JobResponse> {
-    const record = await visibleJob(this.deps.db, principal, jobId);
+    const record = await visibleJob(this.jobs, principal, jobId);
     const kind = record.lifecycle.kind as JobKind;
     try {
       return asJobResponse(await this.send(kind, command, { principal, correlationId, payload: { jobId } }));

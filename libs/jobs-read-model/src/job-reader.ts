@@ -1,0 +1,85 @@
+import { sql, type Kysely } from 'kysely';
+import { PREPARED } from '@switchyard/event-store';
+import { toRecord, type JobRecord, type JobRow } from './job-queries';
+
+export interface JobReaderOptions {
+  /** Queries run at once; reads that arrive while this many run go together in the next. */
+  maxInFlight?: number;
+  /** The most jobs one query reads. */
+  maxBatch?: number;
+}
+
+interface Waiter {
+  resolve(record: JobRecord | null): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Reads jobs by id, several in one query when reads come faster than the database answers. A read
+ * that finds a query slot free goes at once, alone; reads that arrive while `maxInFlight` queries
+ * run wait, and the first query to finish sends all of them in one statement. A burst of status
+ * reads then costs one round trip to PostgreSQL, not one each, and a quiet gateway adds no delay.
+ *
+ * A read never joins a query already sent, so it sees every write committed before it was asked.
+ */
+export class JobReader {
+  private readonly maxInFlight: number;
+  private readonly maxBatch: number;
+  /** Reads not yet sent, by job id, in arrival order (a Map keeps insertion order). */
+  private waiting = new Map<string, Waiter[]>();
+  private inFlight = 0;
+
+  constructor(
+    private readonly db: Kysely<unknown>,
+    options: JobReaderOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxBatch = options.maxBatch ?? 100;
+    if (!(this.maxInFlight >= 1) || !(this.maxBatch >= 1)) throw new RangeError('maxInFlight and maxBatch must be at least 1');
+  }
+
+  /** One job by id, or null; visibility is the caller's decision (see jobVisibleTo). */
+  find(jobId: string): Promise<JobRecord | null> {
+    return new Promise<JobRecord | null>((resolve, reject) => {
+      const waiters = this.waiting.get(jobId);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.waiting.set(jobId, [{ resolve, reject }]);
+      this.send();
+    });
+  }
+
+  private send(): void {
+    while (this.inFlight < this.maxInFlight && this.waiting.size > 0) {
+      let batch = this.waiting;
+      if (batch.size <= this.maxBatch) {
+        this.waiting = new Map();
+      } else {
+        batch = new Map();
+        for (const [jobId, waiters] of this.waiting) {
+          if (batch.size === this.maxBatch) break;
+          batch.set(jobId, waiters);
+          this.waiting.delete(jobId);
+        }
+      }
+      this.inFlight += 1;
+      void this.read(batch).finally(() => {
+        this.inFlight -= 1;
+        this.send();
+      });
+    }
+  }
+
+  private async read(batch: Map<string, Waiter[]>): Promise<void> {
+    try {
+      const { rows } = await sql<JobRow>`${sql.raw(PREPARED)}
+        SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ANY(${[...batch.keys()]}::text[])`.execute(this.db);
+      const found = new Map(rows.map((row) => [row.id, row]));
+      for (const [jobId, waiters] of batch) {
+        const row = found.get(jobId);
+        for (const waiter of waiters) waiter.resolve(row ? toRecord(row) : null);
+      }
+    } catch (error) {
+      for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+    }
+  }
+}
