@@ -49,6 +49,16 @@ describe.each(TEST_BACKENDS)('JobReader on %s', (backend) => {
     await expect(reader.find('nobody')).resolves.toBeNull();
   });
 
+  it('reads ids with quotes, commas, braces and backslashes, alone and beside others', async () => {
+    const reader = new JobReader(database.db, { maxInFlight: 1 });
+    const odd = 'a "quoted", {braced} \\ id';
+    await expect(reader.find(odd)).resolves.toBeNull();
+    await submit(odd);
+    await expect(reader.find(odd)).resolves.toMatchObject({ lifecycle: { jobId: odd } });
+    const read = await Promise.all(['r1', odd, 'r2', `${odd}x`].map((jobId) => reader.find(jobId)));
+    expect(read.map((record) => record?.lifecycle.jobId ?? null)).toEqual(['r1', odd, 'r2', null]);
+  });
+
   it('sends the reads that arrive while a query runs together, in one query', async () => {
     const counter = new StatementCounter();
     const reader = new JobReader(database.db.withPlugin(counter), { maxInFlight: 1 });
