@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import type { Event, RecordedEvent } from '@switchyard/contracts';
 import { PostgresEventStore } from './event-store';
 import type { Subscription } from './types';
@@ -13,6 +13,21 @@ const effectsMigrations = {
     },
   },
 };
+
+/** Counts a subscription's polls (which lock its checkpoint, in a transaction) and its looks (which do not). */
+class PollCounter implements KyselyPlugin {
+  polls = 0;
+  looks = 0;
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    const text = node.kind === 'RawNode' ? node.sqlFragments.join('?') : '';
+    if (text.includes('FOR UPDATE')) this.polls += 1;
+    if (text.includes('AS readable')) this.looks += 1;
+    return node;
+  }
+  transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return Promise.resolve(result);
+  }
+}
 
 describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
   let database: TestDatabase;
@@ -52,6 +67,31 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     const mine = seen.filter((e) => e.streamId === 'job-s1' || e.streamId === 'job-s2');
     expect(mine.map((e) => e.data['n'])).toEqual([1, 2, 3, 4]);
     expect(new Set(seen.map((e) => e.eventId)).size).toBe(seen.length);
+  });
+
+  it('only looks while idle, and polls when another process appended, when woken, or when its lease is due', async () => {
+    const counter = new PollCounter();
+    // Another process's store: appends through `store` do not wake it.
+    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
+    const seen: RecordedEvent[] = [];
+    const subscription = watching.subscribe('looks', async (events) => void seen.push(...events), { idlePollMs: 5, leaseMs: 60_000 });
+    running.push(subscription);
+    await eventually(() => counter.looks >= 10, { message: 'idle looks' });
+    // The first poll took the lease; since then it has only looked.
+    expect(counter.polls).toBe(1);
+
+    await store.appendToStream('job-looked', [event('A', 1)]);
+    await eventually(() => seen.some((e) => e.streamId === 'job-looked'), { message: 'the other process\'s event' });
+    expect(counter.polls).toBe(2);
+
+    await subscription.caughtUp();
+    expect(counter.polls).toBe(3);
+
+    const renewing = watching.subscribe('looks-renewing', async () => undefined, { idlePollMs: 5, leaseMs: 90 });
+    running.push(renewing);
+    // A lease of 90 ms is renewed every 30 ms or so, by a poll: looks alone never renew it.
+    const pollsBefore = counter.polls;
+    await eventually(() => counter.polls >= pollsBefore + 4, { message: 'lease renewals' });
   });
 
   it('resumes from its checkpoint after a restart', async () => {

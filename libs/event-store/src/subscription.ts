@@ -27,6 +27,12 @@ const DEFAULTS = { batchSize: 500, idlePollMs: 25, leaseMs: 10_000 };
  * early position but commits late is therefore never skipped: nothing after it is read until it
  * ends. The checkpoint moves in the handler's own transaction, so a batch is applied exactly once.
  * A lease on the checkpoint row keeps one instance per consumer name active; others stand by.
+ *
+ * An idle instance that holds the lease looks before it polls: one statement, no transaction and
+ * no lock, asks whether anything past its own checkpoint has become readable. Only then, or when
+ * woken, or when the lease is due, does it poll. Only the lease holder moves the checkpoint, so its
+ * own last commit is the checkpoint; a wrong look costs at most a delay until the lease's renewal
+ * polls, never an event.
  */
 export class PollingSubscription implements Subscription {
   private readonly instanceId = randomUUID();
@@ -38,6 +44,10 @@ export class PollingSubscription implements Subscription {
   private wakeTimer: { resolve: () => void; timer: NodeJS.Timeout } | undefined;
   private leaseRenewedAt = 0;
   private waiters: Array<{ horizon: bigint; resolve: () => void }> = [];
+  /** The checkpoint as this instance's last poll left it, while it holds the lease. */
+  private checkpoint: { transactionId: string; position: string } | undefined;
+  /** Woken since the last poll: something was appended here, so poll rather than look. */
+  private woken = false;
 
   constructor(
     private readonly db: EventStoreDb,
@@ -56,6 +66,11 @@ export class PollingSubscription implements Subscription {
   }
 
   wake(): void {
+    this.woken = true;
+    this.resume();
+  }
+
+  private resume(): void {
     const pending = this.wakeTimer;
     if (pending) {
       clearTimeout(pending.timer);
@@ -123,11 +138,23 @@ export class PollingSubscription implements Subscription {
   private pause(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      this.wakeTimer = { resolve, timer: setTimeout(() => this.wake(), ms) };
+      this.wakeTimer = { resolve, timer: setTimeout(() => this.resume(), ms) };
     });
   }
 
   private async poll(): Promise<{ outcome: PollOutcome; visibleBelow: bigint }> {
+    if (this.checkpoint && !this.woken && Date.now() - this.leaseRenewedAt <= this.leaseMs / 3) {
+      const { rows } = await sql<{ visible_below: string; readable: boolean }>`${sql.raw(PREPARED)}
+        SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS visible_below,
+               EXISTS (SELECT 1 FROM events
+                       WHERE (transaction_id, global_position) > (${this.checkpoint.transactionId}::xid8, ${this.checkpoint.position}::bigint)
+                         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())) AS readable`.execute(this.db);
+      const look = rows[0] as { visible_below: string; readable: boolean };
+      if (!look.readable) return { outcome: 'drained', visibleBelow: BigInt(look.visible_below) };
+    }
+    this.woken = false;
+    this.checkpoint = undefined;
+    let checkpointAfter: { transactionId: string; position: string } | undefined;
     const committed: { afterCommit?: AfterCommit } = {};
     let visibleBelow = 0n;
     // now() in the transaction is no earlier than this: the lease it writes lasts at least leaseMs from here.
@@ -177,11 +204,15 @@ export class PollingSubscription implements Subscription {
       if (events.length > 0) committed.afterCommit = (await this.handler(events, tx)) ?? undefined;
 
       const last = rows[rows.length - 1];
+      checkpointAfter = {
+        transactionId: last?.transaction_id ?? checkpoint.checkpoint_transaction_id,
+        position: String(last?.global_position ?? checkpoint.checkpoint_position),
+      };
       const leaseDue = checkpoint.owner !== this.instanceId || Date.now() - this.leaseRenewedAt > this.leaseMs / 3;
       if (last || leaseDue) {
         await sql`UPDATE subscription_checkpoints
-          SET transaction_id = ${last?.transaction_id ?? checkpoint.checkpoint_transaction_id}::xid8,
-              global_position = ${String(last?.global_position ?? checkpoint.checkpoint_position)}::bigint,
+          SET transaction_id = ${checkpointAfter.transactionId}::xid8,
+              global_position = ${checkpointAfter.position}::bigint,
               owner = ${this.instanceId},
               lease_expires_at = now() + ${this.leaseMs} * interval '1 millisecond',
               updated_at = now()
@@ -191,6 +222,8 @@ export class PollingSubscription implements Subscription {
       return rows.length < this.batchSize ? 'drained' : 'more';
     });
     if (renewed) this.leaseRenewedAt = startedAt;
+    // Committed, and this instance holds the lease: the checkpoint is what this poll left.
+    if (outcome !== 'standby' && this.holdsLease()) this.checkpoint = checkpointAfter;
     committed.afterCommit?.();
     return { outcome, visibleBelow };
   }
