@@ -75,25 +75,29 @@ describe('CachedAuthenticator', () => {
     expect(lookups).toEqual(['sy_a_secret', 'sy_a_wrong', 'sy_a_wrong']);
   });
 
-  it('does not remember a lookup that began before the key was forgotten', async () => {
-    let answer: () => void = () => undefined;
+  it('neither shares nor remembers a lookup that began before the key was forgotten', async () => {
+    const answers: (() => void)[] = [];
     const auth = new CachedAuthenticator(
-      (key) =>
-        new Promise((resolve) => {
-          lookups.push(key);
-          answer = () => resolve(valid[key] ?? null);
-        }),
+      (key) => {
+        // The answer as the database gives it when asked, released later.
+        const principal = valid[key] ?? null;
+        lookups.push(key);
+        return new Promise((resolve) => answers.push(() => resolve(principal)));
+      },
       { ttlMs: 5_000, now: () => clock },
     );
     const before = auth.principalFor('sy_a_secret');
-    auth.forget('key_a');
-    answer();
-    await expect(before).resolves.toEqual(alice);
+    // Revoked while that lookup runs: a request from now on asks again, and so does the one after.
     delete valid['sy_a_secret'];
+    auth.forget('key_a');
+    const during = auth.principalFor('sy_a_secret');
+    answers.forEach((answer) => answer());
+    await expect(before).resolves.toEqual(alice);
+    await expect(during).resolves.toBeNull();
     const after = auth.principalFor('sy_a_secret');
-    answer();
+    answers[2]?.();
     await expect(after).resolves.toBeNull();
-    expect(lookups).toHaveLength(2);
+    expect(lookups).toHaveLength(3);
   });
 
   it('asks every time when turned off', async () => {

@@ -23,7 +23,7 @@ export class CachedAuthenticator {
   private readonly entries = new Map<string, { principal: Principal; expiresAt: number }>();
   /** Lookups running now, by the key's hash. */
   private readonly lookups = new Map<string, Promise<Principal | null>>();
-  /** Counts `forget` calls: a lookup that began before one must not remember what it found. */
+  /** Counts `forget` calls: a lookup that began before one must neither remember nor share what it found. */
   private generation = 0;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -46,7 +46,9 @@ export class CachedAuthenticator {
     if (running) return running;
     const lookup = this.lookUp(id, presentedKey);
     this.lookups.set(id, lookup);
-    return lookup.finally(() => this.lookups.delete(id));
+    return lookup.finally(() => {
+      if (this.lookups.get(id) === lookup) this.lookups.delete(id);
+    });
   }
 
   private async lookUp(id: string, presentedKey: string): Promise<Principal | null> {
@@ -62,6 +64,7 @@ export class CachedAuthenticator {
   /** Forgets every remembered key of this API key id (after it was revoked here). */
   forget(keyId: string): void {
     this.generation += 1;
+    this.lookups.clear();
     for (const [id, entry] of this.entries) if (entry.principal.keyId === keyId) this.entries.delete(id);
   }
 }
