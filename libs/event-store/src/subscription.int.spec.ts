@@ -69,7 +69,7 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     expect(new Set(seen.map((e) => e.eventId)).size).toBe(seen.length);
   });
 
-  it('only looks while idle, and polls when another process appended, when woken, or when its lease is due', async () => {
+  it('only looks while idle, and polls when another process appended or when its lease is due', async () => {
     const counter = new PollCounter();
     // Another process's store: appends through `store` do not wake it.
     const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
@@ -83,9 +83,6 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     await store.appendToStream('job-looked', [event('A', 1)]);
     await eventually(() => seen.some((e) => e.streamId === 'job-looked'), { message: 'the other process\'s event' });
     expect(counter.polls).toBe(2);
-
-    await subscription.caughtUp();
-    expect(counter.polls).toBe(3);
 
     const renewing = watching.subscribe('looks-renewing', async () => undefined, { idlePollMs: 5, leaseMs: 90 });
     running.push(renewing);
