@@ -9,8 +9,7 @@ export interface JobRecord {
   version: number;
 }
 
-/** A row of the jobs table as the queries here select it. */
-export interface JobRow {
+interface Row {
   state: JobState;
   kind_state: unknown;
   version: number;
@@ -18,14 +17,19 @@ export interface JobRow {
   id: string;
 }
 
-export const toRecord = (row: JobRow): JobRecord => ({ lifecycle: row.state, kindState: row.kind_state, version: row.version });
+const toRecord = (row: Row): JobRecord => ({ lifecycle: row.state, kindState: row.kind_state, version: row.version });
 
 /** One job by id, or null; visibility is the caller's decision (see jobVisibleTo). */
 export async function findJob(db: Kysely<unknown>, jobId: string): Promise<JobRecord | null> {
+  return (await findJobs(db, [jobId])).get(jobId) ?? null;
+}
+
+/** Jobs by id, in one statement; an id nobody submitted has no entry. */
+export async function findJobs(db: Kysely<unknown>, jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
   // Every status read: prepared, so PostgreSQL parses and plans it once per connection.
-  const { rows } = await sql<JobRow>`${sql.raw(PREPARED)}
-    SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ${jobId}`.execute(db);
-  return rows[0] ? toRecord(rows[0]) : null;
+  const { rows } = await sql<Row>`${sql.raw(PREPARED)}
+    SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ANY(${[...jobIds]}::text[])`.execute(db);
+  return new Map(rows.map((row) => [row.id, toRecord(row)]));
 }
 
 export interface JobListQuery {
@@ -79,7 +83,7 @@ export async function listJobs(db: Kysely<unknown>, query: JobListQuery): Promis
     const [createdAt, id] = decodeCursor(query.cursor);
     conditions.push(sql`(created_at, id) < (${createdAt}::timestamptz, ${id})`);
   }
-  const { rows } = await sql<JobRow>`
+  const { rows } = await sql<Row>`
     SELECT id, state, kind_state, version, created_at FROM jobs
     WHERE ${sql.join(conditions, sql` AND `)}
     ORDER BY created_at DESC, id DESC

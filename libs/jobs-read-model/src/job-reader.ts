@@ -1,6 +1,5 @@
-import { sql, type Kysely } from 'kysely';
-import { PREPARED } from '@switchyard/event-store';
-import { toRecord, type JobRecord, type JobRow } from './job-queries';
+import type { Kysely } from 'kysely';
+import { findJobs, type JobRecord } from './job-queries';
 
 export interface JobReaderOptions {
   /** Queries run at once; reads that arrive while this many run go together in the next. */
@@ -71,12 +70,10 @@ export class JobReader {
 
   private async read(batch: Map<string, Waiter[]>): Promise<void> {
     try {
-      const { rows } = await sql<JobRow>`${sql.raw(PREPARED)}
-        SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ANY(${[...batch.keys()]}::text[])`.execute(this.db);
-      const found = new Map(rows.map((row) => [row.id, row]));
+      const found = await findJobs(this.db, [...batch.keys()]);
       for (const [jobId, waiters] of batch) {
-        const row = found.get(jobId);
-        for (const waiter of waiters) waiter.resolve(row ? toRecord(row) : null);
+        const record = found.get(jobId) ?? null;
+        for (const waiter of waiters) waiter.resolve(record);
       }
     } catch (error) {
       for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
