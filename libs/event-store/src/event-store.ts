@@ -260,7 +260,7 @@ export class PostgresEventStore implements EventStore {
     const result = planned
       ? await this.appendWith(this.db, streamId, events, options, planned)
       : await this.own((tx) => this.appendWith(tx, streamId, events, options, planned));
-    this.notify();
+    this.notify(result.events);
     return result;
   }
 
@@ -300,7 +300,7 @@ export class PostgresEventStore implements EventStore {
       await Promise.all(group.map(alone));
       return;
     }
-    this.notify();
+    this.notify(results.flatMap((result) => result?.events ?? []));
     for (const [i, append] of group.entries()) {
       const result = results[i];
       if (result) append.resolve(result);
@@ -446,8 +446,8 @@ export class PostgresEventStore implements EventStore {
     return subscription;
   }
 
-  notify(): void {
-    for (const subscription of this.subscriptions) subscription.wake();
+  notify(appended?: readonly RecordedEvent[]): void {
+    for (const subscription of this.subscriptions) subscription.wake(appended);
   }
 
   async close(): Promise<void> {

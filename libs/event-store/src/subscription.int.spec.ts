@@ -157,6 +157,81 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     expect(seen.some((e) => e.streamId === 'job-x1' && e.data['n'] === 1)).toBe(true);
   });
 
+  it('reads only the event types asked for, so a batch is full of them however many others lie between', async () => {
+    await store.appendToStream('job-t1', [event('Typed', 1)]);
+    for (let i = 0; i < 5; i++) await store.appendToStream('job-t2', [event('Untyped', i)]);
+    await store.appendToStream('job-t1', [event('Typed', 2)]);
+    const batches: number[][] = [];
+    const subscription = store.subscribe('typed', async (events) => void batches.push(events.map((e) => e.data['n'] as number)), {
+      eventTypes: ['Typed'],
+      batchSize: 2,
+    });
+    running.push(subscription);
+    await subscription.caughtUp();
+    expect(batches).toEqual([[1, 2]]);
+  });
+
+  it('is woken by appends it wants, not by the rest', async () => {
+    const counter = new PollCounter();
+    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
+    const seen: RecordedEvent[] = [];
+    // Its lease renewal is an hour away: it polls only when woken or when a look finds something.
+    const subscription = watching.subscribe('woken', async (events) => void seen.push(...events), {
+      eventTypes: ['Wanted'],
+      idlePollMs: 5,
+      leaseMs: 3_600_000,
+    });
+    running.push(subscription);
+    await subscription.caughtUp();
+    // Two looks later, any poll woken before them has run: the loop only looks when not woken.
+    const idleAfter = async (looks: number): Promise<void> => {
+      await eventually(() => counter.looks >= looks + 2, { message: 'two looks' });
+    };
+    await idleAfter(counter.looks);
+    const polls = counter.polls;
+    await watching.appendToStream('job-w1', [event('Unwanted', 1)]);
+    await idleAfter(counter.looks);
+    expect(counter.polls).toBe(polls);
+    await watching.appendToStream('job-w1', [event('Wanted', 2)]);
+    await eventually(() => seen.some((e) => e.streamId === 'job-w1'), { message: 'the wanted event' });
+    expect(seen.filter((e) => e.streamId === 'job-w1').map((e) => e.data['n'])).toEqual([2]);
+    expect(counter.polls).toBe(polls + 1);
+  });
+
+  it('waits for room before it polls, and reads no more events than the room', async () => {
+    for (let i = 1; i <= 5; i++) await store.appendToStream(`job-r${i}`, [event('Roomy', i)]);
+    const batches: number[][] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let asked = 0;
+    const subscription = store.subscribe('roomy', async (events) => void batches.push(events.map((e) => e.data['n'] as number)), {
+      eventTypes: ['Roomy'],
+      ready: () => {
+        asked += 1;
+        return gate;
+      },
+      room: () => 2,
+    });
+    running.push(subscription);
+    await eventually(() => asked > 0, { message: 'the subscription to ask for room' });
+    expect(batches).toEqual([]);
+    open();
+    await subscription.caughtUp();
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('stops while it waits for room that never comes', async () => {
+    let asked = false;
+    const subscription = store.subscribe('never-room', async () => undefined, {
+      ready: () => {
+        asked = true;
+        return new Promise<void>(() => undefined);
+      },
+    });
+    await eventually(() => asked, { message: 'the subscription to ask for room' });
+    await expect(subscription.stop()).resolves.toBeUndefined();
+  });
+
   it('keeps one instance per consumer name active; another takes over when it stops', async () => {
     const active: RecordedEvent[] = [];
     const standby: RecordedEvent[] = [];

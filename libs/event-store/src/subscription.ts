@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import type { RecordedEvent } from '@switchyard/contracts';
 import { PREPARED } from './database';
 import { toRecordedEvent, type EventRow } from './rows';
 import type { AfterCommit, EventStoreDb, Subscription, SubscriptionHandler, SubscriptionOptions } from './types';
@@ -33,6 +34,10 @@ const DEFAULTS = { batchSize: 500, idlePollMs: 25, leaseMs: 10_000 };
  * woken, or when the lease is due, does it poll. Only the lease holder moves the checkpoint, so its
  * own last commit is the checkpoint; a wrong look costs at most a delay until the lease's renewal
  * polls, never an event.
+ *
+ * `eventTypes` are filtered in the database, so a consumer of a few types reads only those; a poll
+ * that read all there was moves the checkpoint to the horizon it read below, past the rest. A
+ * consumer with `ready` and `room` is polled only when it has room, for no more events than that.
  */
 export class PollingSubscription implements Subscription {
   private readonly instanceId = randomUUID();
@@ -48,6 +53,10 @@ export class PollingSubscription implements Subscription {
   private checkpoint: { transactionId: string; position: string } | undefined;
   /** Woken since the last poll: something was appended here, so poll rather than look. */
   private woken = false;
+  /** The event types asked for, as the database filters them; null: every type. */
+  private readonly types: string[] | null;
+  /** Ends the wait for the handler's room, when stop() is called during it. */
+  private roomWaiter: (() => void) | undefined;
 
   constructor(
     private readonly db: EventStoreDb,
@@ -59,13 +68,19 @@ export class PollingSubscription implements Subscription {
     this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.idlePollMs = options.idlePollMs ?? DEFAULTS.idlePollMs;
     this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
+    this.types = options.eventTypes ? [...options.eventTypes] : null;
   }
 
   start(): void {
     this.loop ??= this.run();
   }
 
-  wake(): void {
+  /**
+   * Polls now instead of at the next look. With the events just appended: only if one of them is
+   * for this subscription.
+   */
+  wake(appended?: readonly RecordedEvent[]): void {
+    if (appended && !appended.some((event) => this.wants(event))) return;
     this.woken = true;
     this.resume();
   }
@@ -97,6 +112,7 @@ export class PollingSubscription implements Subscription {
   async stop(): Promise<void> {
     if (this.stopped) return this.loop;
     this.stopped = true;
+    this.roomWaiter?.();
     this.wake();
     await this.loop;
     await sql`UPDATE subscription_checkpoints SET owner = NULL, lease_expires_at = NULL
@@ -115,6 +131,8 @@ export class PollingSubscription implements Subscription {
       let outcome: PollOutcome;
       let visibleBelow: bigint;
       try {
+        await this.roomToHandle();
+        if (this.stopped) break;
         ({ outcome, visibleBelow } = await this.poll());
         failures = 0;
       } catch (error) {
@@ -125,8 +143,27 @@ export class PollingSubscription implements Subscription {
       }
       if (outcome === 'more') continue;
       if (outcome === 'drained') this.releaseWaiters(visibleBelow);
+      // Woken while it polled: what woke it may have committed after the poll read.
+      if (this.woken) continue;
       await this.pause(outcome === 'standby' ? Math.max(this.idlePollMs, this.leaseMs / 4) : this.idlePollMs);
     }
+  }
+
+  /** Waits, outside any transaction, until the handler has room for an event, or the subscription stops. */
+  private async roomToHandle(): Promise<void> {
+    const ready = this.options.ready;
+    if (!ready) return;
+    await new Promise<void>((resolve) => {
+      this.roomWaiter = resolve;
+      void ready().then(resolve, resolve);
+    });
+    this.roomWaiter = undefined;
+  }
+
+  /** Events the next poll reads at most: the batch size, or less if the handler has less room. */
+  private limit(): number {
+    const room = this.options.room?.();
+    return room === undefined ? this.batchSize : Math.max(1, Math.min(this.batchSize, room));
   }
 
   private releaseWaiters(visibleBelow: bigint): void {
@@ -148,7 +185,8 @@ export class PollingSubscription implements Subscription {
         SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS visible_below,
                EXISTS (SELECT 1 FROM events
                        WHERE (transaction_id, global_position) > (${this.checkpoint.transactionId}::xid8, ${this.checkpoint.position}::bigint)
-                         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())) AS readable`.execute(this.db);
+                         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                         AND (${this.types}::text[] IS NULL OR type = ANY(${this.types}::text[]))) AS readable`.execute(this.db);
       const look = rows[0] as { visible_below: string; readable: boolean };
       if (!look.readable) return { outcome: 'drained', visibleBelow: BigInt(look.visible_below) };
     }
@@ -159,6 +197,7 @@ export class PollingSubscription implements Subscription {
     let visibleBelow = 0n;
     // now() in the transaction is no earlier than this: the lease it writes lasts at least leaseMs from here.
     const startedAt = Date.now();
+    const limit = this.limit();
     let renewed = false;
     const outcome = await this.db.transaction().execute(async (tx): Promise<PollOutcome> => {
       // Look without locking first, so a standby never holds the row the active instance needs. An
@@ -188,8 +227,9 @@ export class PollingSubscription implements Subscription {
           SELECT * FROM events
           WHERE (events.transaction_id, events.global_position) > (c.transaction_id, c.global_position)
             AND events.transaction_id < c.visible_below
+            AND (${this.types}::text[] IS NULL OR events.type = ANY(${this.types}::text[]))
           ORDER BY events.transaction_id, events.global_position
-          LIMIT ${this.batchSize}
+          LIMIT ${limit}
         ) e ON true
         -- Qualified: the bare names would sort by the text aliases above ("100" < "99").
         ORDER BY e.transaction_id, e.global_position`.execute(tx);
@@ -200,16 +240,20 @@ export class PollingSubscription implements Subscription {
       if (checkpoint.owner !== this.instanceId && checkpoint.leased) return 'standby';
       const rows = polled.filter((row): row is CheckpointRow & EventRow => row.event_id !== null);
 
-      const events = rows.map(toRecordedEvent).filter((event) => this.wants(event.type, event.streamId));
+      const events = rows.map(toRecordedEvent).filter((event) => this.wants(event));
       if (events.length > 0) committed.afterCommit = (await this.handler(events, tx)) ?? undefined;
 
+      const drained = rows.length < limit;
       const last = rows[rows.length - 1];
-      checkpointAfter = {
-        transactionId: last?.transaction_id ?? checkpoint.checkpoint_transaction_id,
-        position: String(last?.global_position ?? checkpoint.checkpoint_position),
-      };
+      // Read all there was below the horizon: past it, since every event below it was read or not
+      // asked for. Otherwise up to the last event read. Positions start at 1, so (horizon, 0) is
+      // before every event of the horizon's own transaction.
+      const stored = { transactionId: checkpoint.checkpoint_transaction_id, position: checkpoint.checkpoint_position };
+      if (!drained) checkpointAfter = { transactionId: (last as EventRow).transaction_id, position: String((last as EventRow).global_position) };
+      else checkpointAfter = BigInt(checkpoint.visible_below) > BigInt(stored.transactionId) ? { transactionId: checkpoint.visible_below, position: '0' } : stored;
+      const moved = checkpointAfter !== stored;
       const leaseDue = checkpoint.owner !== this.instanceId || Date.now() - this.leaseRenewedAt > this.leaseMs / 3;
-      if (last || leaseDue) {
+      if (moved || leaseDue) {
         await sql`UPDATE subscription_checkpoints
           SET transaction_id = ${checkpointAfter.transactionId}::xid8,
               global_position = ${checkpointAfter.position}::bigint,
@@ -219,7 +263,7 @@ export class PollingSubscription implements Subscription {
           WHERE consumer = ${this.consumer}`.execute(tx);
         renewed = true;
       }
-      return rows.length < this.batchSize ? 'drained' : 'more';
+      return drained ? 'drained' : 'more';
     });
     if (renewed) this.leaseRenewedAt = startedAt;
     // Committed, and this instance holds the lease: the checkpoint is what this poll left.
@@ -233,10 +277,10 @@ export class PollingSubscription implements Subscription {
     return Date.now() - this.leaseRenewedAt < this.leaseMs / 2;
   }
 
-  private wants(type: string, streamId: string): boolean {
-    const { eventTypes, streamPrefixes } = this.options;
-    if (eventTypes && !eventTypes.includes(type)) return false;
-    if (streamPrefixes && !streamPrefixes.some((prefix) => streamId.startsWith(prefix))) return false;
-    return true;
+  private wants(event: RecordedEvent): boolean {
+    const { eventTypes, streamPrefixes, accepts } = this.options;
+    if (eventTypes && !eventTypes.includes(event.type)) return false;
+    if (streamPrefixes && !streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) return false;
+    return accepts?.(event) ?? true;
   }
 }

@@ -104,11 +104,24 @@ export interface EventStoreSession extends EventStreamPort {
 }
 
 export interface SubscriptionOptions {
-  /** Only events of these types reach the handler (the checkpoint still moves past the rest). */
+  /**
+   * Only events of these types are read and reach the handler; the checkpoint still moves past the
+   * rest. Filtered in the database.
+   */
   eventTypes?: readonly string[];
   /** Only streams whose id starts with one of these prefixes. */
   streamPrefixes?: readonly string[];
+  /** Only events this accepts reach the handler or wake the subscription (read, then filtered here). */
+  accepts?: (event: RecordedEvent) => boolean;
+  /** Events read in one poll at most. */
   batchSize?: number;
+  /**
+   * Awaited before each poll, outside any transaction: a handler with no room holds the log here
+   * rather than failing a batch it cannot take.
+   */
+  ready?: () => Promise<void>;
+  /** With `ready`: how many events the handler can take now; a poll reads no more than that. */
+  room?: () => number;
   /** How long to wait between polls when the log had nothing new. */
   idlePollMs?: number;
   /** How long a consumer's lease lasts without renewal before another instance may take over. */
@@ -149,7 +162,10 @@ export interface EventStore extends EventStoreSession {
   subscribe(consumer: string, handler: SubscriptionHandler, options?: SubscriptionOptions): Subscription;
   /** A session over a transaction opened elsewhere (a consumer's), so its appends commit with it. */
   session(tx: EventStoreTx): CallerSession;
-  /** Wakes idle subscriptions in this process now instead of at their next poll. */
-  notify(): void;
+  /**
+   * Wakes idle subscriptions in this process now instead of at their next poll: those that want one
+   * of `appended`, or all of them.
+   */
+  notify(appended?: readonly RecordedEvent[]): void;
   close(): Promise<void>;
 }
