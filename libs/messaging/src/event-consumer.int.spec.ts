@@ -346,6 +346,86 @@ describe('JetStream consumer applying what arrived together as one batch', () =>
   });
 });
 
+describe.each<TestBackend>(['postgres', 'pglite'])('in-process consumer on %s, with room and batches', (backend) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await createHarness('in-process', backend);
+  });
+  afterAll(() => harness.dispose());
+
+  it('reads once ready(), at most room() events a batch, only its own, each applied once', async () => {
+    const name = uniqueTestName('c');
+    const kind = uniqueTestName('k');
+    let gate: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => (gate = resolve));
+    let asked = 0;
+    const batches: string[][] = [];
+    let alone = 0;
+    for (let j = 0; j < 8; j += 1) {
+      await appendJob(harness.store, kind, `${name}-${j}`, ['JobSubmitted', 'JobQueued']);
+      // Another kind's JobQueued between them: read (the type matches), not handed over.
+      await appendJob(harness.store, `${kind}x`, `${name}-other-${j}`, ['JobQueued']);
+    }
+    const consumer = await harness.consumers.start({
+      name,
+      filterSubjects: [`${harness.root}.${kind}.*.JobQueued`],
+      ready: () => {
+        asked += 1;
+        return opened;
+      },
+      room: () => 6,
+      async handle() {
+        alone += 1;
+      },
+      async handleBatch(events, tx) {
+        batches.push(events.map((recorded) => recorded.type));
+        for (const recorded of events) await recordApplied(tx, name, recorded);
+      },
+    });
+    try {
+      await eventually(() => asked > 0, { message: 'the consumer to ask for room' });
+      expect(batches).toEqual([]);
+      gate();
+      await eventually(async () => (await appliedCounts(harness.db, name)).rows === 8, { timeoutMs: 10_000, message: 'all 8 applied' });
+      // Six JobQueued events a read, of which three are its own: 3, 3, 2.
+      expect(batches.map((batch) => batch.length)).toEqual([3, 3, 2]);
+      expect(batches.flat().every((type) => type === 'JobQueued')).toBe(true);
+      expect(alone).toBe(0);
+      expect(await appliedCounts(harness.db, name)).toEqual({ rows: 8, distinctEvents: 8 });
+      expect(await inboxCount(harness.db, name)).toBe(8);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('handles each event alone when its batch fails, keeping none of the batch writes, and applies each once', async () => {
+    const name = uniqueTestName('c');
+    const kind = uniqueTestName('k');
+    let alone = 0;
+    const consumer = await harness.consumers.start({
+      name,
+      filterSubjects: [`${harness.root}.${kind}.>`],
+      async handle(recorded, tx) {
+        alone += 1;
+        await recordApplied(tx, name, recorded);
+      },
+      async handleBatch(events, tx) {
+        for (const recorded of events) await recordApplied(tx, name, recorded);
+        throw new Error('the batch fails after its writes');
+      },
+    });
+    try {
+      for (let j = 0; j < 5; j += 1) await appendJob(harness.store, kind, `${name}-${j}`, ['JobQueued']);
+      await eventually(async () => (await appliedCounts(harness.db, name)).rows === 5, { timeoutMs: 10_000, message: 'all 5 applied' });
+      expect(await appliedCounts(harness.db, name)).toEqual({ rows: 5, distinctEvents: 5 });
+      expect(alone).toBe(5);
+      expect(await inboxCount(harness.db, name)).toBe(5);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
 describe('JetStream consumer killed after its commit, before its ack', () => {
   let harness: Harness;
   let child: TsProcess | undefined;

@@ -11,12 +11,13 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import { sql } from 'kysely';
 import { EVENT_SUBJECT_ROOT, eventSubject, type RecordedEvent } from '@switchyard/contracts';
 import type { AfterCommit, EventStore, EventStoreDb, EventStoreTx, SubscriptionOptions } from '@switchyard/event-store';
 import { decodeRecordedEvent } from './event-codec';
 import { claimInboxEntries, claimInboxEntry } from './inbox';
 import { silentLogger, type MessagingLogger } from './logger';
-import { coveringSubjectFilter, matchesAnySubject } from './subject-match';
+import { coveringSubjectFilter, eventTypesMatched, matchesAnySubject } from './subject-match';
 
 /** A durable consumer of published events, the same in distributed and embedded mode. */
 export interface EventConsumerSpec {
@@ -377,9 +378,12 @@ export interface InProcessEventConsumersOptions {
 
 /**
  * The same consumers without a broker: each spec is an event-store subscription named after it.
- * Events whose subject matches a filter are applied one by one in the batch's transaction, which
- * also moves the checkpoint, so each is applied once; the inbox row is written too, so switching a
- * deployment between modes does not apply an event twice.
+ * It reads only the event types its filters name, and is woken only by appends its filters match.
+ * A consumer with `ready` is polled once it has room, for at most `room()` events. The events that
+ * matched are applied in the poll's transaction, which also moves the checkpoint, so each is applied
+ * once: through `handleBatch` when the spec has it (each alone through `handle` if that throws),
+ * else one by one. The inbox rows are written too, so switching a deployment between modes does not
+ * apply an event twice.
  */
 export class InProcessEventConsumers implements EventConsumers {
   private readonly root: string;
@@ -392,25 +396,39 @@ export class InProcessEventConsumers implements EventConsumers {
 
   async start(spec: EventConsumerSpec): Promise<RunningConsumer> {
     assertSpec(spec);
-    const subscription = this.options.store.subscribe(
-      spec.name,
-      async (events, tx) => {
-        const afterCommits: AfterCommit[] = [];
-        for (const event of events) {
-          const subject = eventSubject(event.streamId, event.type, event.metadata.kind, this.root);
-          if (!matchesAnySubject(spec.filterSubjects, subject)) continue;
-          const { afterCommit } = await applyOnce(spec, event, tx);
-          if (afterCommit) afterCommits.push(afterCommit);
-        }
-        return afterCommits.length ? () => afterCommits.forEach((run) => run()) : undefined;
-      },
-      {
-        ...this.options.subscription,
-        onError: (error) =>
-          this.logger.warn({ consumer: spec.name, err: error }, 'event handler failed; retrying the batch'),
-      },
-    );
+    const eventTypes = eventTypesMatched(spec.filterSubjects, this.root);
+    const subscription = this.options.store.subscribe(spec.name, (events, tx) => this.apply(spec, events, tx), {
+      ...this.options.subscription,
+      ...(eventTypes ? { eventTypes } : {}),
+      accepts: (event) => matchesAnySubject(spec.filterSubjects, eventSubject(event.streamId, event.type, event.metadata.kind, this.root)),
+      ...(spec.ready ? { ready: spec.ready } : {}),
+      ...(spec.room ? { room: spec.room } : {}),
+      onError: (error) => this.logger.warn({ consumer: spec.name, err: error }, 'event handler failed; retrying the batch'),
+    });
     this.logger.info({ consumer: spec.name, filterSubjects: spec.filterSubjects }, 'in-process event consumer started');
     return { stop: () => subscription.stop() };
+  }
+
+  private async apply(spec: EventConsumerSpec, events: readonly RecordedEvent[], tx: EventStoreTx): Promise<AfterCommit | undefined> {
+    const claimed = await claimInboxEntries(tx, spec.name, events.map((event) => event.eventId));
+    const fresh = events.filter((event) => claimed.has(event.eventId));
+    if (fresh.length === 0) return undefined;
+    if (spec.handleBatch) {
+      await sql`SAVEPOINT handle_batch`.execute(tx);
+      try {
+        const afterCommit = await spec.handleBatch(fresh, tx);
+        await sql`RELEASE SAVEPOINT handle_batch`.execute(tx);
+        return afterCommit ?? undefined;
+      } catch (error) {
+        this.logger.warn({ consumer: spec.name, events: fresh.length, err: error }, 'event batch failed; handling each event alone');
+        await sql`ROLLBACK TO SAVEPOINT handle_batch`.execute(tx);
+      }
+    }
+    const afterCommits: AfterCommit[] = [];
+    for (const event of fresh) {
+      const afterCommit = await spec.handle(event, tx);
+      if (afterCommit) afterCommits.push(afterCommit);
+    }
+    return afterCommits.length ? () => afterCommits.forEach((run) => run()) : undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { eventSubject } from '@switchyard/contracts';
-import { coveringSubjectFilter, matchesAnySubject, subjectMatches } from './subject-match';
+import { coveringSubjectFilter, eventTypesMatched, matchesAnySubject, subjectMatches } from './subject-match';
 
 describe('subjectMatches (NATS wildcard rules)', () => {
   it.each([
@@ -57,6 +57,38 @@ describe('coveringSubjectFilter', () => {
     for (const subject of ['evt.print.j1.JobSubmitted', 'evt.print.j9.A.B', 'evt.print.j1']) {
       expect(matchesAnySubject(filters, subject)).toBe(true);
       expect(subjectMatches(covering, subject)).toBe(true);
+    }
+  });
+});
+
+describe('eventTypesMatched', () => {
+  it.each([
+    [['evt.print.*.JobQueued'], ['JobQueued']],
+    [['evt.print.*.JobQueued', 'evt.image.*.JobQueued', 'evt.*.j1.JobStarted'], ['JobQueued', 'JobStarted']],
+    [['evt.print.*.*'], undefined],
+    [['evt.print.>'], undefined],
+    [['evt.>'], undefined],
+    [['evt.print.*.JobQueued', 'evt.scan.>'], undefined],
+    // Too short or too long for an event subject: matches no event.
+    [['evt.print.j1'], []],
+    [['evt.print.j1.JobQueued.more'], []],
+    // Another root: matches none of this root's events.
+    [['other.print.*.JobQueued'], []],
+    [['evtx.print.*.JobQueued', 'evt.print.*.JobDone'], ['JobDone']],
+  ])('%j -> %j', (filters, expected) => {
+    expect(eventTypesMatched(filters, 'evt')).toEqual(expected);
+  });
+
+  it('keeps every subject its filters match', () => {
+    const filters = ['evt.print.*.JobQueued', 'evt.*.j1.JobStarted'];
+    const types = eventTypesMatched(filters, 'evt') as string[];
+    for (const [streamId, type, kind] of [
+      ['job-j2', 'JobQueued', 'print'],
+      ['job-j1', 'JobStarted', 'scan'],
+    ] as const) {
+      const subject = eventSubject(streamId, type, kind);
+      expect(matchesAnySubject(filters, subject)).toBe(true);
+      expect(types).toContain(type);
     }
   });
 });

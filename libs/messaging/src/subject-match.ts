@@ -37,3 +37,22 @@ export const coveringSubjectFilter = (filters: readonly string[]): string | unde
   }
   return common.length === 0 ? undefined : `${common.join('.')}.>`;
 };
+
+/**
+ * The event types that event subjects under `root` (`<root>.<group>.<id>.<Type>`) matching
+ * `filters` can have, when every filter names its type; undefined when one matches any type.
+ * A filter outside `root` matches no event and adds none.
+ */
+export const eventTypesMatched = (filters: readonly string[], root: string): string[] | undefined => {
+  const types = new Set<string>();
+  for (const filter of filters) {
+    if (!filter.startsWith(`${root}.`)) continue;
+    const tokens = filter.slice(root.length + 1).split('.');
+    const type = tokens[2];
+    if (type === '>' || tokens[0] === '>' || tokens[1] === '>') return undefined;
+    if (tokens.length !== 3 || type === undefined) continue;
+    if (type === '*') return undefined;
+    types.add(type);
+  }
+  return [...types];
+};
