@@ -266,6 +266,20 @@ describe.each(TEST_BACKENDS)('event store on %s', (backend) => {
       expect([await counter('multi-a'), await counter('multi-b'), await counter('multi-none')]).toEqual([1, undefined, 1]);
     });
 
+    it('appends to a single stream through appendToStreams with its projection, answering a stale version', async () => {
+      await store.appendToStream('job-single', [event('Counted', 1)]);
+      const [stale] = await store.transaction((session) =>
+        session.appendToStreams([{ streamId: 'job-single', events: [event('Counted', 2)], expectedVersion: 0 }]),
+      );
+      expect(stale).toBeInstanceOf(VersionConflictError);
+      expect((stale as VersionConflictError).actualVersion).toBe(1);
+      const [fresh] = await store.transaction((session) =>
+        session.appendToStreams([{ streamId: 'job-single', events: [event('Counted', 3)], expectedVersion: 1, metadata: { actor: 'tester' } }]),
+      );
+      expect(fresh).toMatchObject({ nextExpectedVersion: 2, events: [{ data: { n: 3 }, metadata: { actor: 'tester' } }] });
+      expect(await counter('job-single')).toBe(2);
+    });
+
     it('reads several streams by the stream index, before the log has any statistics', async () => {
       // 400 streams of 5 events in a log nobody has analyzed: a plain join planned without
       // statistics hashes a scan of the whole events table for every multi-stream read.

@@ -129,6 +129,9 @@ const appendGroupStatement = (requests: string, events: string): RawBuilder<Appe
   FROM inserted ORDER BY inserted.global_position`;
 
 class Session implements CallerSession {
+  /** What this session appended, to wake the subscriptions that want it once the caller committed. */
+  private readonly appended: RecordedEvent[] = [];
+
   constructor(
     readonly tx: EventStoreTx,
     private readonly store: PostgresEventStore,
@@ -137,14 +140,17 @@ class Session implements CallerSession {
 
   committed(): void {
     for (const callback of this.onCommit.splice(0)) callback();
+    if (this.appended.length > 0) this.store.notify(this.appended.splice(0));
   }
 
   readStream<E extends Event = Event>(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult<E>> {
     return readStreamWith<E>(this.tx, streamId, options);
   }
 
-  appendToStream(streamId: string, events: readonly Event[], options?: AppendOptions): Promise<AppendResult> {
-    return this.store.appendWith(this.tx, streamId, events, options);
+  async appendToStream(streamId: string, events: readonly Event[], options?: AppendOptions): Promise<AppendResult> {
+    const result = await this.store.appendWith(this.tx, streamId, events, options);
+    this.appended.push(...result.events);
+    return result;
   }
 
   readStreams<E extends Event = Event>(streamIds: readonly string[]): Promise<Map<string, ReadStreamResult<E>>> {
@@ -152,17 +158,31 @@ class Session implements CallerSession {
   }
 
   async appendToStreams(appends: readonly StreamAppend[]): Promise<(AppendResult | VersionConflictError)[]> {
+    const [only] = appends;
+    if (appends.length === 1 && only) {
+      // One stream: its own append statement, which carries what the projections write for it.
+      const options = { expectedVersion: only.expectedVersion, ...(only.metadata ? { metadata: only.metadata } : {}) };
+      const result = await this.store.appendWith(this.tx, only.streamId, only.events, options).catch(conflictAsResult);
+      if (!(result instanceof VersionConflictError)) this.appended.push(...result.events);
+      return [result];
+    }
     const exact = appends.map((append) => {
       validateExpectedVersion(append.expectedVersion);
       const expected = append.expectedVersion === 'no_stream' ? 0 : append.expectedVersion;
       return { streamId: append.streamId, events: append.events, options: append.metadata ? { metadata: append.metadata } : {}, expected };
     });
     const results = await this.store.appendGroupWith(this.tx, exact);
+    for (const result of results) if (result) this.appended.push(...result.events);
     return Promise.all(
       exact.map((append, i) => results[i] ?? this.store.conflict(this.tx, append.streamId, append.expected)),
     );
   }
 }
+
+const conflictAsResult = (error: unknown): VersionConflictError => {
+  if (error instanceof VersionConflictError) return error;
+  throw error;
+};
 
 async function readStreamsWith<E extends Event>(
   executor: Executor,

@@ -198,6 +198,25 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     expect(counter.polls).toBe(polls + 1);
   });
 
+  it('is woken by what a caller session appended once the caller says it committed', async () => {
+    const seen: RecordedEvent[] = [];
+    const subscription = store.subscribe('session-woken', async (events) => void seen.push(...events), {
+      eventTypes: ['FromSession'],
+      idlePollMs: 600_000,
+      leaseMs: 3_600_000,
+    });
+    running.push(subscription);
+    await subscription.caughtUp();
+    const session = await database.db.transaction().execute(async (tx) => {
+      const opened = store.session(tx as never);
+      await opened.appendToStream('job-cs1', [event('FromSession', 1)]);
+      return opened;
+    });
+    session.committed();
+    await eventually(() => seen.length > 0, { message: 'the event appended in the caller transaction' });
+    expect(seen.map((e) => e.streamId)).toEqual(['job-cs1']);
+  });
+
   it('waits for room before it polls, and reads no more events than the room', async () => {
     for (let i = 1; i <= 5; i++) await store.appendToStream(`job-r${i}`, [event('Roomy', i)]);
     const batches: number[][] = [];

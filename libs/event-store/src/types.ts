@@ -150,7 +150,8 @@ export interface Subscription {
 export interface CallerSession extends EventStoreSession {
   /**
    * Tells the store that the caller's transaction committed, so its projections may remember what
-   * they wrote in it. Call it then and only then; not calling it costs them a read later.
+   * they wrote in it and its subscriptions that want what was appended poll now. Call it then and
+   * only then; not calling it costs the projections a read later and the subscriptions a look.
    */
   committed(): void;
 }
