@@ -1,4 +1,13 @@
-import { sql } from 'kysely';
+import {
+  sql,
+  ValueNode,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+} from 'kysely';
 import { jobStreamId, type JobCommand, type JobEvent } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
 import { createTestDatabase, eventually, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
@@ -9,6 +18,23 @@ import { JobLeases } from './job-leases';
 import { JobWorkerHost, type JobExecutor, type JobWorkerHostOptions } from './job-worker-host';
 import { jobRuntimeMigrations } from './migrations';
 import { submitJob } from './submit-job';
+
+/** Counts the reads of each stream (readStream and readStreams) made through a database. */
+class StreamReads implements KyselyPlugin {
+  private readonly streamIds: unknown[] = [];
+  of(streamId: string): number {
+    return this.streamIds.filter((id) => id === streamId).length;
+  }
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    if (node.kind === 'RawNode' && node.sqlFragments.join('?').includes('FROM streams s')) {
+      for (const parameter of node.parameters) if (ValueNode.is(parameter)) this.streamIds.push(parameter.value);
+    }
+    return node;
+  }
+  transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return Promise.resolve(result);
+  }
+}
 
 let counter = 0;
 const newJobId = (): string => `t${process.pid}x${++counter}`;
@@ -63,13 +89,17 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
 
   const host = (
     executor: JobExecutor,
-    extra: Pick<JobWorkerHostOptions<JobEvent, JobState>, 'leaseMs' | 'concurrency' | 'onHostEnded'> & { kind?: 'print' | 'image' } = {},
+    extra: Pick<JobWorkerHostOptions<JobEvent, JobState>, 'leaseMs' | 'concurrency' | 'onHostEnded'> & {
+      kind?: 'print' | 'image';
+      store?: PostgresEventStore;
+    } = {},
   ) => {
+    const hostStore = extra.store ?? store;
     const worker = new JobWorkerHost({
       kind: extra.kind ?? 'print',
-      store,
+      store: hostStore,
       db: database.db,
-      consumers: new InProcessEventConsumers({ store, subscription: { idlePollMs: 10 } }),
+      consumers: new InProcessEventConsumers({ store: hostStore, subscription: { idlePollMs: 10 } }),
       decider: jobDecider,
       executor,
       leaseMs: extra.leaseMs ?? 10_000,
@@ -146,6 +176,36 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
     await eventually(async () => (await sql`SELECT * FROM job_leases WHERE job_id = ${jobId}`.execute(database.db)).rows.length === 0, {
       message: `${jobId}'s lease released`,
     });
+  });
+
+  it('claims a job this process submitted without reading it, and one changed since only as it now is', async () => {
+    const reads = new StreamReads();
+    const counted = new PostgresEventStore(database.db.withPlugin(reads) as never, { projections: [createJobsProjection()] });
+    const fresh = await submit();
+    if (!fresh.created) throw new Error('a first submission creates its job');
+    const first = host(completing, { store: counted });
+    first.submittedHere(fresh.jobId, { state: fresh.state, version: fresh.version });
+    await first.start();
+    await eventually(async () => (await status(fresh.jobId)) === 'completed', { message: `${fresh.jobId} completed` });
+    expect(reads.of(jobStreamId(fresh.jobId))).toBe(0);
+    await first.stop();
+
+    // Cancelled after its submission: the state kept here is stale, and the job must not start.
+    const stale = await submit();
+    if (!stale.created) throw new Error('a first submission creates its job');
+    await handleCommand(store, jobStreamId(stale.jobId), { type: 'RequestCancellation', data: { now: new Date().toISOString() } }, jobDecider);
+    const queued = (await store.readStream(jobStreamId(stale.jobId))).events.find((e) => e.type === 'JobQueued');
+    const second = host(completing, { store: counted });
+    second.submittedHere(stale.jobId, { state: stale.state, version: stale.version });
+    await second.start();
+    await eventually(
+      async () => (await sql`SELECT 1 FROM consumer_inbox WHERE event_id = ${queued?.eventId}::uuid`.execute(database.db)).rows.length === 1,
+      { message: `${stale.jobId}'s JobQueued handled` },
+    );
+    expect(await status(stale.jobId)).toBe('cancelled');
+    const { events } = await store.readStream(jobStreamId(stale.jobId));
+    expect(events.map((e) => e.type)).not.toContain('JobStarted');
+    expect(reads.of(jobStreamId(stale.jobId))).toBeGreaterThan(0);
   });
 
   it('releases leases that end together, but not one another worker has taken over', async () => {

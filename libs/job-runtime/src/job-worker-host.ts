@@ -71,6 +71,9 @@ export interface JobWorkerHostOptions<E extends Event, State> {
   onHostEnded?: (session: EventStoreSession, jobId: string, state: State) => Promise<void>;
 }
 
+/** Jobs kept as this process submitted them, waiting to be claimed. */
+const MAX_SUBMITTED_KEPT = 4_096;
+
 const quiet: RuntimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const now = (): string => new Date().toISOString();
@@ -91,6 +94,8 @@ export class JobWorkerHost<E extends Event, State> {
   private readonly leaseMs: number;
   private readonly logger: RuntimeLogger;
   private readonly active = new Map<string, AbortController>();
+  /** Jobs this process submitted, as their submission left them: their claim need not read them. */
+  private readonly submitted = new Map<string, ClaimedJob<State>>();
   private readonly finished = new Set<() => void>();
   private consumer: RunningConsumer | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -102,6 +107,19 @@ export class JobWorkerHost<E extends Event, State> {
     this.leaseMs = options.leaseMs ?? 15_000;
     this.logger = options.logger ?? quiet;
     this.leases = new JobLeases(options.db, this.leaseMs);
+  }
+
+  /**
+   * Keeps a job this process just submitted, as its submission decided it (state and version), so
+   * that claiming it here reads nothing. A job changed since is found out by its append's version.
+   */
+  submittedHere(jobId: string, job: ClaimedJob<State>): void {
+    this.submitted.set(jobId, job);
+    // Jobs another worker claimed are never taken here: the oldest make way.
+    for (const old of this.submitted.keys()) {
+      if (this.submitted.size <= MAX_SUBMITTED_KEPT) break;
+      this.submitted.delete(old);
+    }
   }
 
   get running(): number {
@@ -153,19 +171,30 @@ export class JobWorkerHost<E extends Event, State> {
   }
 
   /**
-   * Claims the jobs of JobQueued events that arrived together: one read of their streams, one
-   * append of their JobStarted events, one write of their leases. A job someone else wrote to
-   * since the read (a cancellation, say) fails the batch, and each event is then claimed alone.
+   * Claims the jobs of JobQueued events that arrived together: one read of their streams (none for
+   * jobs this process submitted), one append of their JobStarted events, one write of their leases.
+   * A job someone else wrote to since (a cancellation, say) fails the batch, and each event is then
+   * claimed alone.
    */
   private async claimAll(events: readonly RecordedEvent[], tx: EventStoreTx): Promise<AfterCommit> {
     const { decider, kind } = this.options;
     const session = this.options.store.session(tx);
     const streamIds = [...new Set(events.map((event) => event.streamId))];
-    const streams = await session.readStreams(streamIds);
+    const known = new Map<string, ClaimedJob<State>>();
+    for (const event of events) {
+      const jobId = streamEntityId(event.streamId);
+      const job = this.submitted.get(jobId);
+      this.submitted.delete(jobId);
+      if (job && job.version >= event.streamVersion) known.set(event.streamId, job);
+    }
+    const unknown = streamIds.filter((streamId) => !known.has(streamId));
+    const streams = unknown.length > 0 ? await session.readStreams(unknown) : new Map<string, never>();
     const starts: { streamId: string; events: E[]; state: State; expectedVersion: number | 'no_stream' }[] = [];
     for (const streamId of streamIds) {
       const read = streams.get(streamId);
-      const state = ((read?.events ?? []) as unknown as E[]).reduce(decider.evolve, decider.initialState());
+      const job = known.get(streamId);
+      const state = job ? job.state : ((read?.events ?? []) as unknown as E[]).reduce(decider.evolve, decider.initialState());
+      const version = job ? job.version : read?.currentVersion;
       let decided: E[];
       try {
         decided = decider.decide(this.startJob(), state);
@@ -174,7 +203,7 @@ export class JobWorkerHost<E extends Event, State> {
         throw error;
       }
       if (decided.length === 0) continue;
-      starts.push({ streamId, events: decided, state: decided.reduce(decider.evolve, state), expectedVersion: read?.currentVersion || 'no_stream' });
+      starts.push({ streamId, events: decided, state: decided.reduce(decider.evolve, state), expectedVersion: version || 'no_stream' });
     }
     const metadata = { kind, actor: this.workerId };
     const results = await session.appendToStreams(starts.map(({ streamId, events: started, expectedVersion }) => ({ streamId, events: started, expectedVersion, metadata })));

@@ -24,6 +24,7 @@ import {
   isUrlContent,
   printJobDecider,
   printJobView,
+  type PrintJob,
   type PrintJobContent,
   type PrintJobState,
 } from '@switchyard/print/domain';
@@ -51,6 +52,8 @@ export interface PrintJobsOptions {
   /** Refuses a URL the service must not fetch (private, loopback, link-local, unless configured). */
   checkUrl: (url: string) => Promise<void>;
   maxDocumentBytes: number;
+  /** Told of each job a request created, as its submission decided it (the worker claims it without a read). */
+  onSubmitted?: (jobId: string, job: { state: PrintJob; version: number }) => void;
 }
 
 export interface SubmitPrint {
@@ -125,6 +128,7 @@ export class PrintJobs {
     });
     // The job as its submission left it, which its row holds too; a replay reads what it is now.
     if (!submitted.created) return this.view(principal, submitted.jobId);
+    this.options.onSubmitted?.(submitted.jobId, { state: submitted.state, version: submitted.version });
     return printDetails({ lifecycle: submitted.state.lifecycle, kindState: submitted.state.print, version: submitted.version });
   }
 

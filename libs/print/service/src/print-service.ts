@@ -65,6 +65,7 @@ export function createPrintService(deps: PrintServiceDeps): PrintService {
     printers: new PrinterRegistry(deps.db),
     checkUrl: deps.checkUrl,
     maxDocumentBytes: deps.config.PRINT_MAX_DOCUMENT_BYTES,
+    onSubmitted: (jobId, job) => worker.submittedHere(jobId, job),
   });
   const executor = new PrintExecutor({
     store: deps.store,
