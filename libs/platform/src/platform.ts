@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { accountsMigrations } from '@switchyard/accounts';
 import { creditsMigrations, creditsProjection } from '@switchyard/credits';
 import { imageKindModel } from '@switchyard/image/domain';
-import { migrateToLatest, openDatabase, parseDatabaseUrl, PostgresEventStore, type EventStoreDb } from '@switchyard/event-store';
+import { migrateToLatest, openDatabase, parseDatabaseUrl, PostgresEventStore, type DatabaseConfig, type EventStoreDb } from '@switchyard/event-store';
 import { jobRuntimeMigrations } from '@switchyard/job-runtime';
 import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
 import {
@@ -68,6 +68,8 @@ export function configFrom<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEn
 export const createLogger = (service: string, level: string): Logger => pino({ name: service, level });
 
 export interface PlatformStorage {
+  /** PGlite (embedded, this process alone) or PostgreSQL (shared with other processes). */
+  driver: DatabaseConfig['driver'];
   db: Kysely<unknown>;
   store: PostgresEventStore;
   close(): Promise<void>;
@@ -75,13 +77,16 @@ export interface PlatformStorage {
 
 /** Opens the database, brings it to the latest schema, and the event store with its read models. */
 export async function openPlatformStorage(config: PlatformConfig, extra: Record<string, Migration> = {}): Promise<PlatformStorage> {
-  const db = await openDatabase<unknown>(parseDatabaseUrl(config.DATABASE_URL, config.DATABASE_POOL_SIZE));
+  const database = parseDatabaseUrl(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = await openDatabase<unknown>(database);
   await migrateToLatest(db, switchyardMigrations(extra));
   const store = new PostgresEventStore(db as unknown as EventStoreDb, {
     projections: [createJobsProjection([printKindModel, imageKindModel]), creditsProjection],
-    groupCommit: config.APPEND_GROUP_MAX > 1 && { maxGroup: config.APPEND_GROUP_MAX },
+    // PGlite runs one statement at a time: a second group in flight would only wait for the first,
+    // when it could have joined the next group instead.
+    groupCommit: config.APPEND_GROUP_MAX > 1 && { maxGroup: config.APPEND_GROUP_MAX, maxInFlight: database.driver === 'pglite' ? 1 : 2 },
   });
-  return { db, store, close: () => store.close() };
+  return { driver: database.driver, db, store, close: () => store.close() };
 }
 
 export interface PlatformMessaging {
@@ -125,7 +130,13 @@ export async function startJetStreamMessaging(storage: PlatformStorage, nats: Na
 /** Embedded mode: consumers fed from the log itself, no broker. */
 export function startInProcessMessaging(storage: PlatformStorage, logger: Logger): PlatformMessaging {
   return {
-    consumers: new InProcessEventConsumers({ store: storage.store, logger }),
+    consumers: new InProcessEventConsumers({
+      store: storage.store,
+      logger,
+      // Only this process writes to PGlite, and each of its appends wakes the subscriptions that
+      // want it: an idle look is a safety net there, not the way events are found.
+      ...(storage.driver === 'pglite' ? { subscription: { idlePollMs: 250 } } : {}),
+    }),
     relayLag: async () => 0,
     ready: () => true,
     close: async () => undefined,
