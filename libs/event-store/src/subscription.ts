@@ -254,7 +254,7 @@ export class PollingSubscription implements Subscription {
       const moved = checkpointAfter !== stored;
       const leaseDue = checkpoint.owner !== this.instanceId || Date.now() - this.leaseRenewedAt > this.leaseMs / 3;
       if (moved || leaseDue) {
-        await sql`UPDATE subscription_checkpoints
+        await sql`${sql.raw(PREPARED)} UPDATE subscription_checkpoints
           SET transaction_id = ${checkpointAfter.transactionId}::xid8,
               global_position = ${checkpointAfter.position}::bigint,
               owner = ${this.instanceId},

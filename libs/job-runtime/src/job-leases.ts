@@ -1,5 +1,5 @@
 import { sql, type Kysely, type QueryExecutorProvider } from 'kysely';
-import { GroupCommit, type QueuedAppend } from '@switchyard/event-store';
+import { GroupCommit, PREPARED, type QueuedAppend } from '@switchyard/event-store';
 
 // Anything a raw statement runs on: the database or an open transaction of any schema.
 type Executor = QueryExecutorProvider;
@@ -28,7 +28,7 @@ export class JobLeases {
   /** Leases to `workerId` for several jobs, in one statement. */
   async claimAll(tx: Executor, jobIds: readonly string[], kind: string, workerId: string): Promise<void> {
     if (jobIds.length === 0) return;
-    await sql`INSERT INTO job_leases (job_id, kind, worker_id, expires_at)
+    await sql`${sql.raw(PREPARED)} INSERT INTO job_leases (job_id, kind, worker_id, expires_at)
       SELECT id, ${kind}, ${workerId}, now() + ${this.leaseMs} * interval '1 millisecond'
       FROM jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb) AS ids(id)
       ON CONFLICT (job_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, expires_at = EXCLUDED.expires_at`.execute(tx);
@@ -47,7 +47,7 @@ export class JobLeases {
 
   private async releaseAll(group: readonly QueuedRelease[]): Promise<void> {
     const leases = JSON.stringify(group.map(({ jobId, workerId }) => ({ job_id: jobId, worker_id: workerId })));
-    await sql`DELETE FROM job_leases l USING jsonb_to_recordset(${leases}::jsonb) AS r(job_id text, worker_id text)
+    await sql`${sql.raw(PREPARED)} DELETE FROM job_leases l USING jsonb_to_recordset(${leases}::jsonb) AS r(job_id text, worker_id text)
       WHERE l.job_id = r.job_id AND l.worker_id = r.worker_id`.execute(this.db);
     for (const release of group) release.resolve();
   }

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type Transaction } from 'kysely';
+import { PREPARED } from '@switchyard/event-store';
 
 /** The messaging lib's tables, run by the event store's migrator beside its own. */
 export const messagingMigrations: Record<string, Migration> = {
@@ -36,7 +37,7 @@ export async function claimInboxEntry<DB>(tx: Transaction<DB>, consumer: string,
 /** claimInboxEntry for several events in one statement: the ids this transaction now applies. */
 export async function claimInboxEntries<DB>(tx: Transaction<DB>, consumer: string, eventIds: readonly string[]): Promise<Set<string>> {
   if (eventIds.length === 0) return new Set();
-  const { rows } = await sql<{ event_id: string }>`
+  const { rows } = await sql<{ event_id: string }>`${sql.raw(PREPARED)}
     INSERT INTO consumer_inbox (consumer, event_id)
     SELECT ${consumer}, id::uuid FROM jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb) AS ids(id)
     ON CONFLICT DO NOTHING
