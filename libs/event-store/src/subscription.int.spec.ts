@@ -198,6 +198,26 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     expect(counter.polls).toBe(polls + 1);
   });
 
+  it('polls again at once after a full batch, without looking first', async () => {
+    const counter = new PollCounter();
+    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
+    const batches: number[] = [];
+    // No idle look for ten minutes: every look counted here is one made before a poll.
+    const subscription = watching.subscribe('behind', async (events) => void batches.push(events.length), {
+      eventTypes: ['Backlog'],
+      batchSize: 2,
+      idlePollMs: 600_000,
+      leaseMs: 3_600_000,
+    });
+    running.push(subscription);
+    await subscription.caughtUp();
+    const looks = counter.looks;
+    await watching.appendToStream('job-b1', [1, 2, 3, 4, 5].map((n) => event('Backlog', n)));
+    await eventually(() => batches.reduce((sum, size) => sum + size, 0) === 5, { message: 'five events' });
+    expect(batches).toEqual([2, 2, 1]);
+    expect(counter.looks).toBe(looks);
+  });
+
   it('is woken by what a caller session appended once the caller says it committed', async () => {
     const seen: RecordedEvent[] = [];
     const subscription = store.subscribe('session-woken', async (events) => void seen.push(...events), {

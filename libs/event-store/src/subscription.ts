@@ -31,9 +31,9 @@ const DEFAULTS = { batchSize: 500, idlePollMs: 25, leaseMs: 10_000 };
  *
  * An idle instance that holds the lease looks before it polls: one statement, no transaction and
  * no lock, asks whether anything past its own checkpoint has become readable. Only then, or when
- * woken, or when the lease is due, does it poll. Only the lease holder moves the checkpoint, so its
- * own last commit is the checkpoint; a wrong look costs at most a delay until the lease's renewal
- * polls, never an event.
+ * woken, when its last poll was full, or when the lease is due, does it poll. Only the lease
+ * holder moves the checkpoint, so its own last commit is the checkpoint; a wrong look costs at
+ * most a delay until the lease's renewal polls, never an event.
  *
  * `eventTypes` are filtered in the database, so a consumer of a few types reads only those; a poll
  * that read all there was moves the checkpoint to the horizon it read below, past the rest. A
@@ -53,6 +53,8 @@ export class PollingSubscription implements Subscription {
   private checkpoint: { transactionId: string; position: string } | undefined;
   /** Woken since the last poll: something was appended here, so poll rather than look. */
   private woken = false;
+  /** The last poll read as many events as it could: there are more, so poll rather than look. */
+  private behind = false;
   /** The event types asked for, as the database filters them; null: every type. */
   private readonly types: string[] | null;
   /** Ends the wait for the handler's room, when stop() is called during it. */
@@ -180,7 +182,7 @@ export class PollingSubscription implements Subscription {
   }
 
   private async poll(): Promise<{ outcome: PollOutcome; visibleBelow: bigint }> {
-    if (this.checkpoint && !this.woken && Date.now() - this.leaseRenewedAt <= this.leaseMs / 3) {
+    if (this.checkpoint && !this.woken && !this.behind && Date.now() - this.leaseRenewedAt <= this.leaseMs / 3) {
       const { rows } = await sql<{ visible_below: string; readable: boolean }>`${sql.raw(PREPARED)}
         SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS visible_below,
                EXISTS (SELECT 1 FROM events
@@ -266,6 +268,7 @@ export class PollingSubscription implements Subscription {
       return drained ? 'drained' : 'more';
     });
     if (renewed) this.leaseRenewedAt = startedAt;
+    this.behind = outcome === 'more';
     // Committed, and this instance holds the lease: the checkpoint is what this poll left.
     if (outcome !== 'standby' && this.holdsLease()) this.checkpoint = checkpointAfter;
     committed.afterCommit?.();
