@@ -251,8 +251,13 @@ export class PollingSubscription implements Subscription {
       // asked for. Otherwise up to the last event read. Positions start at 1, so (horizon, 0) is
       // before every event of the horizon's own transaction.
       const stored = { transactionId: checkpoint.checkpoint_transaction_id, position: checkpoint.checkpoint_position };
-      if (!drained) checkpointAfter = { transactionId: (last as EventRow).transaction_id, position: String((last as EventRow).global_position) };
-      else checkpointAfter = BigInt(checkpoint.visible_below) > BigInt(stored.transactionId) ? { transactionId: checkpoint.visible_below, position: '0' } : stored;
+      if (!drained) {
+        checkpointAfter = { transactionId: (last as EventRow).transaction_id, position: String((last as EventRow).global_position) };
+      } else if (BigInt(checkpoint.visible_below) > BigInt(stored.transactionId)) {
+        checkpointAfter = { transactionId: checkpoint.visible_below, position: '0' };
+      } else {
+        checkpointAfter = stored;
+      }
       const moved = checkpointAfter !== stored;
       const leaseDue = checkpoint.owner !== this.instanceId || Date.now() - this.leaseRenewedAt > this.leaseMs / 3;
       if (moved || leaseDue) {
