@@ -242,21 +242,24 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     const batches: number[][] = [];
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    let asked = 0;
+    const backlogs: boolean[] = [];
     const subscription = store.subscribe('roomy', async (events) => void batches.push(events.map((e) => e.data['n'] as number)), {
       eventTypes: ['Roomy'],
-      ready: () => {
-        asked += 1;
+      ready: (backlog) => {
+        backlogs.push(backlog);
         return gate;
       },
       room: () => 2,
     });
     running.push(subscription);
-    await eventually(() => asked > 0, { message: 'the subscription to ask for room' });
+    await eventually(() => backlogs.length > 0, { message: 'the subscription to ask for room' });
     expect(batches).toEqual([]);
     open();
     await subscription.caughtUp();
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+    // Told of the backlog after each full batch, and no longer once it read the rest.
+    await eventually(() => backlogs.length >= 4, { message: 'the next wait for room' });
+    expect(backlogs.slice(0, 4)).toEqual([false, true, true, false]);
   });
 
   it('stops while it waits for room that never comes', async () => {

@@ -157,7 +157,7 @@ export class PollingSubscription implements Subscription {
     if (!ready) return;
     await new Promise<void>((resolve) => {
       this.roomWaiter = resolve;
-      void ready().then(resolve, resolve);
+      void ready(this.behind).then(resolve, resolve);
     });
     this.roomWaiter = undefined;
   }

@@ -117,9 +117,10 @@ export interface SubscriptionOptions {
   batchSize?: number;
   /**
    * Awaited before each poll, outside any transaction: a handler with no room holds the log here
-   * rather than failing a batch it cannot take.
+   * rather than failing a batch it cannot take. `backlog`: the last poll was full, so more events
+   * wait; a handler may wait for more room then, to take several in one transaction.
    */
-  ready?: () => Promise<void>;
+  ready?: (backlog: boolean) => Promise<void>;
   /** With `ready`: how many events the handler can take now; a poll reads no more than that. */
   room?: () => number;
   /** How long to wait between polls when the log had nothing new. */

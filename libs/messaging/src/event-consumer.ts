@@ -37,9 +37,11 @@ export interface EventConsumerSpec {
   parallel?: number;
   /**
    * Awaited before each event is handled (JetStream), outside any transaction: a consumer with no
-   * room holds its messages here instead of failing them into redelivery.
+   * room holds its messages here instead of failing them into redelivery. `backlog` (in process):
+   * the last read was full, so more events wait, and the consumer may wait for more room to take
+   * several at once.
    */
-  ready?(): Promise<void>;
+  ready?(backlog?: boolean): Promise<void>;
   /**
    * Applies the events that arrived together in one transaction, with their inbox rows (JetStream):
    * set-based work for what `handle` does one event at a time. If it throws, each event goes alone
