@@ -208,6 +208,38 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
     expect(reads.of(jobStreamId(stale.jobId))).toBeGreaterThan(0);
   });
 
+  it('behind a backlog, claims a freed slot within a short wait even when no other slot frees', async () => {
+    // Drain what earlier tests left queued, so that this worker's backlog is its own nine jobs.
+    const drain = host(completing);
+    await drain.start();
+    await eventually(async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM jobs WHERE status IN ('queued', 'running')`.execute(database.db)).rows[0]?.n === 0, {
+      message: 'no job left queued or running',
+    });
+    await drain.stop();
+
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const holding: JobExecutor = {
+      run: async (jobId) => {
+        started.push(jobId);
+        await new Promise<void>((resolve) => gates.set(jobId, resolve));
+        await handleCommand(store, jobStreamId(jobId), { type: 'CompleteJob', data: { now: new Date().toISOString() } }, jobDecider);
+      },
+      resume: async () => undefined,
+    };
+    const jobIds: string[] = [];
+    for (let i = 0; i < 9; i++) jobIds.push((await submit()).jobId);
+    // Eight slots: the first poll reads eight of the nine (a full poll, so a backlog).
+    const worker = host(holding, { concurrency: 8 });
+    await worker.start();
+    await eventually(() => started.length === 8, { message: 'eight jobs running' });
+    // One slot frees and no other will: the ninth job still starts, after the gather wait.
+    gates.get(started[0] as string)?.();
+    await eventually(() => started.length === 9, { message: 'the ninth job started' });
+    for (const release of gates.values()) release();
+    await eventually(async () => (await Promise.all(jobIds.map(status))).every((s) => s === 'completed'), { message: 'all nine completed' });
+  });
+
   it('releases leases that end together, but not one another worker has taken over', async () => {
     const leases = new JobLeases(database.db, 10_000);
     const jobIds = Array.from({ length: 20 }, () => newJobId());

@@ -71,6 +71,9 @@ export interface JobWorkerHostOptions<E extends Event, State> {
   onHostEnded?: (session: EventStoreSession, jobId: string, state: State) => Promise<void>;
 }
 
+/** How long a worker behind a backlog waits for more free slots before it claims into one. */
+const BACKLOG_GATHER_MS = 20;
+
 /** Jobs kept as this process submitted them, waiting to be claimed. */
 const MAX_SUBMITTED_KEPT = 4_096;
 
@@ -136,9 +139,7 @@ export class JobWorkerHost<E extends Event, State> {
       filterSubjects: [`${root}.${this.options.kind}.*.JobQueued`],
       parallel,
       // Full: hold the next JobQueued until a job ends, rather than failing it into redelivery.
-      // Behind a backlog, wait for a quarter of the slots: the claim's transaction then starts
-      // several jobs instead of one each time a job ends.
-      ready: (backlog) => this.roomFor(backlog ? Math.max(1, Math.floor(this.concurrency / 4)) : 1),
+      ready: (backlog) => this.ready(backlog),
       room: () => this.concurrency - this.active.size,
       handleBatch: (events, tx) => this.claimAll(events, tx),
       handle: async (event, tx) => {
@@ -232,18 +233,32 @@ export class JobWorkerHost<E extends Event, State> {
     await this.idle();
   }
 
-  /** Resolves when `jobs` more jobs could run here, or the worker is stopping. */
-  private roomFor(jobs: number): Promise<void> {
+  /** Resolves when `jobs` more jobs could run here, or the worker is stopping, or after `withinMs`. */
+  private roomFor(jobs: number, withinMs?: number): Promise<void> {
     const full = (): boolean => this.concurrency - this.active.size < jobs && !this.stopping;
     if (!full()) return Promise.resolve();
     return new Promise((resolve) => {
-      const check = (): void => {
-        if (full()) return;
+      const done = (): void => {
         this.finished.delete(check);
+        clearTimeout(timer);
         resolve();
       };
+      const check = (): void => {
+        if (!full()) done();
+      };
+      const timer = withinMs === undefined ? undefined : setTimeout(done, withinMs);
       this.finished.add(check);
     });
+  }
+
+  /**
+   * Room for a job; behind a backlog, also up to BACKLOG_GATHER_MS more for a quarter of the
+   * slots, so that one claim transaction starts several jobs. Long jobs cost a freed slot no more
+   * than that wait.
+   */
+  private async ready(backlog: boolean | undefined): Promise<void> {
+    await this.roomFor(1);
+    if (backlog) await this.roomFor(Math.max(1, Math.floor(this.concurrency / 4)), BACKLOG_GATHER_MS);
   }
 
   /** Resolves when no job is running here. */
