@@ -235,20 +235,7 @@ export class JobWorkerHost<E extends Event, State> {
 
   /** Resolves when `jobs` more jobs could run here, or the worker is stopping, or after `withinMs`. */
   private roomFor(jobs: number, withinMs?: number): Promise<void> {
-    const full = (): boolean => this.concurrency - this.active.size < jobs && !this.stopping;
-    if (!full()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.finished.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const check = (): void => {
-        if (!full()) done();
-      };
-      const timer = withinMs === undefined ? undefined : setTimeout(done, withinMs);
-      this.finished.add(check);
-    });
+    return this.until(() => this.concurrency - this.active.size >= jobs || this.stopping, withinMs);
   }
 
   /**
@@ -263,13 +250,22 @@ export class JobWorkerHost<E extends Event, State> {
 
   /** Resolves when no job is running here. */
   idle(): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
+    return this.until(() => this.active.size === 0);
+  }
+
+  /** Resolves once `holds()` is true, checked whenever a job ends and on stop, or after `withinMs`. */
+  private until(holds: () => boolean, withinMs?: number): Promise<void> {
+    if (holds()) return Promise.resolve();
     return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.active.size > 0) return;
+      const done = (): void => {
         this.finished.delete(check);
+        clearTimeout(timer);
         resolve();
       };
+      const check = (): void => {
+        if (holds()) done();
+      };
+      const timer = withinMs === undefined ? undefined : setTimeout(done, withinMs);
       this.finished.add(check);
     });
   }
