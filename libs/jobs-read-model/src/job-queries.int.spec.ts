@@ -1,10 +1,11 @@
+import { sql } from 'kysely';
 import type { JobCommand, Principal } from '@switchyard/contracts';
 import { jobStreamId } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand, jobDecider } from '@switchyard/jobs';
 import { createJobsProjection } from './jobs-projection';
-import { findJob, listJobs } from './job-queries';
+import { findJob, findJobs, listJobs } from './job-queries';
 import { jobsReadModelMigrations } from './migrations';
 
 const curator: Principal = { orgId: 'org-a', userId: 'u-cur', role: 'curator', keyId: 'k1' };
@@ -69,5 +70,19 @@ describe.each(TEST_BACKENDS)('job queries on %s', (backend) => {
     await expect(listJobs(database.db, { principal: curator, cursor: 'garbage' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     const forged = Buffer.from(JSON.stringify(['0000-00-00T99:99', 'a1'])).toString('base64url');
     await expect(listJobs(database.db, { principal: curator, cursor: forged })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('plans a read of one job once per connection, not on every read', async () => {
+    const plans = await database.db.connection().execute(async (connection) => {
+      for (let i = 0; i < 8; i++) expect((await findJobs(connection, [`a${i % 7}`])).size).toBe(1);
+      expect([...(await findJobs(connection, ['a1', 'a2', 'nope'])).keys()].sort()).toEqual(['a1', 'a2']);
+      const { rows } = await sql<{ generic_plans: string; custom_plans: string }>`
+        SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%FROM jobs WHERE id = $1'`.execute(connection);
+      return rows.map((row) => ({ generic: Number(row.generic_plans), custom: Number(row.custom_plans) }));
+    });
+    // PostgreSQL plans the first five executions for their parameters, then keeps the generic plan
+    // (earlier tests may have read on this connection too).
+    expect(plans).toEqual([{ generic: expect.any(Number), custom: 5 }]);
+    expect(plans[0]?.generic).toBeGreaterThanOrEqual(3);
   });
 });
