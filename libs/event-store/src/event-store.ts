@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Event, ExpectedVersion, RecordedEvent } from '@switchyard/contracts';
+import type { Event, EventMetadata, ExpectedVersion, RecordedEvent } from '@switchyard/contracts';
 import { VersionConflictError } from './errors';
 import type { EventStoreTables } from './schema';
 import { PREPARED } from './database';
@@ -49,11 +49,18 @@ interface PendingAppend extends ExactAppend, QueuedAppend<AppendResult> {}
 
 /** An append's events as the log will hold them, and what the projections write in its statement. */
 interface Planned {
-  readonly stored: ReturnType<typeof stampEvents>;
+  readonly stored: readonly Stamped[];
   readonly writes: readonly ProjectionWrite[];
 }
 
-const stampEvents = (events: readonly Event[], metadata: AppendOptions['metadata']) =>
+interface Stamped {
+  readonly eventId: string;
+  readonly type: string;
+  readonly data: Event['data'];
+  readonly metadata: EventMetadata;
+}
+
+const stampEvents = (events: readonly Event[], metadata: AppendOptions['metadata']): Stamped[] =>
   events.map((event) => ({
     eventId: randomUUID(),
     type: event.type,
@@ -62,7 +69,8 @@ const stampEvents = (events: readonly Event[], metadata: AppendOptions['metadata
   }));
 
 /**
- * Takes the stream's next versions in one statement. The row lock on `streams` serializes writers
+ * Takes the stream's next versions in one statement, returning (stream_id, version) when it did,
+ * the `claim` a planned projection write reads. The row lock on `streams` serializes writers
  * of one stream; `last_transaction_id <= pg_current_xact_id()` refuses an append from a transaction
  * older than the stream's last writer, so a stream's versions always follow transaction-id order,
  * which is the order subscriptions deliver in.
@@ -70,19 +78,19 @@ const stampEvents = (events: readonly Event[], metadata: AppendOptions['metadata
 const claimVersions = (streamId: string, count: number, expected: ExpectedVersion): RawBuilder<unknown> => {
   if (expected === 'no_stream' || expected === 0) {
     return sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
-      ON CONFLICT (stream_id) DO NOTHING RETURNING version`;
+      ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id, version`;
   }
   if (expected === 'any') {
     return sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
       ON CONFLICT (stream_id) DO UPDATE
         SET version = streams.version + EXCLUDED.version, last_transaction_id = pg_current_xact_id()
         WHERE streams.last_transaction_id <= pg_current_xact_id()
-      RETURNING version`;
+      RETURNING stream_id, version`;
   }
   const exact = expected === 'exists' ? sql`` : sql`AND version = ${expected}`;
   return sql`UPDATE streams SET version = version + ${count}, last_transaction_id = pg_current_xact_id()
     WHERE stream_id = ${streamId} ${exact} AND last_transaction_id <= pg_current_xact_id()
-    RETURNING version`;
+    RETURNING stream_id, version`;
 };
 
 const validateExpectedVersion = (expected: ExpectedVersion): void => {
@@ -95,12 +103,23 @@ type Executor = Kysely<EventStoreTables> | EventStoreTx;
 
 type AppendedRow = Pick<EventRow, 'global_position' | 'transaction_id' | 'stream_version' | 'created_at'>;
 
+/** The projections' writes as CTEs after `inserted`: they run whether or not the query reads them. */
+const projectedWrites = (writes: readonly ProjectionWrite[]): RawBuilder<unknown> =>
+  sql.join(
+    writes.flatMap(({ statement }, i) => (statement ? [sql`, ${sql.raw(`projected_${i}`)} AS (${statement})`] : [])),
+    sql``,
+  );
+
 /**
  * A group's appends in one statement: each stream is claimed at its exact expected version (0: it
  * must not exist yet); a stream that is not where its append expects is simply not claimed, and its
- * events are not inserted, while the others go ahead.
+ * events are not inserted, while the others go ahead. The projections' planned writes go with them.
  */
-const appendGroupStatement = (requests: string, events: string): RawBuilder<AppendedRow & { stream_id: string }> => sql`${sql.raw(PREPARED)}
+const appendGroupStatement = (
+  requests: string,
+  events: string,
+  writes: readonly ProjectionWrite[],
+): RawBuilder<AppendedRow & { stream_id: string }> => sql`${sql.raw(PREPARED)}
   WITH req AS (
     SELECT * FROM jsonb_to_recordset(${requests}::jsonb) AS r(stream_id text, expected int, n int)
   ),
@@ -124,7 +143,7 @@ const appendGroupStatement = (requests: string, events: string): RawBuilder<Appe
     JOIN claim ON claim.stream_id = x.e->>'streamId'
     ORDER BY x.seq
     RETURNING global_position, transaction_id, stream_id, stream_version, created_at
-  )
+  )${projectedWrites(writes)}
   SELECT global_position::text AS global_position, transaction_id::text AS transaction_id, stream_id, stream_version, created_at
   FROM inserted ORDER BY inserted.global_position`;
 
@@ -290,30 +309,55 @@ export class PostgresEventStore implements EventStore {
    */
   private plan(streamId: string, events: readonly Event[], options: AppendOptions): Planned | null {
     const stored = stampEvents(events, options.metadata);
-    const projections = this.projectionsFor(events);
-    if (projections.length === 0) return { stored, writes: [] };
+    if (this.projectionsFor(events).length === 0) return { stored, writes: [] };
     const expected = options.expectedVersion;
     if (expected !== 'no_stream' && typeof expected !== 'number') return null;
-    const base = expected === 'no_stream' ? 0 : expected;
-    const upcoming = stored.map((event, i) => ({ ...event, streamId, streamVersion: base + i + 1 }));
+    const writes = this.planWrites([{ streamId, expected: expected === 'no_stream' ? 0 : expected, stored }]);
+    return writes && { stored, writes };
+  }
+
+  /**
+   * What each projection that applies writes for these appends (each at an exact version, 0: a new
+   * stream) in their own statement. Null when one of them cannot say without a transaction.
+   */
+  private planWrites(appends: readonly { streamId: string; expected: number; stored: readonly Stamped[] }[]): ProjectionWrite[] | null {
     const writes: ProjectionWrite[] = [];
-    for (const projection of projections) {
-      const handled = upcoming.filter((event) => projection.canHandle.includes(event.type));
-      const write = projection.planAppend?.({ streamId, expectedVersion: base, events: handled });
+    for (const projection of this.projections) {
+      const upcoming = appends.flatMap(({ streamId, expected, stored }) => {
+        const events = stored
+          .map((event, i) => ({ ...event, streamId, streamVersion: expected + i + 1 }))
+          .filter((event) => projection.canHandle.includes(event.type));
+        return events.length > 0 ? [{ streamId, expectedVersion: expected, events }] : [];
+      });
+      if (upcoming.length === 0) continue;
+      const write = projection.planAppends?.(upcoming);
       if (!write) return null;
       writes.push(write);
     }
-    return { stored, writes };
+    return writes;
   }
 
-  /** Writes a group in one transaction; each append gets its own result or version conflict. */
+  /** Runs each planned write's afterCommit once `executor`'s work committed, with the streams that took. */
+  private afterPlanned(executor: Executor, writes: readonly ProjectionWrite[], appended: ReadonlySet<string>): void {
+    for (const { afterCommit } of writes) if (afterCommit) this.onCommit(executor, () => afterCommit(appended));
+  }
+
+  /**
+   * Writes a group in one statement (in a transaction when a projection must run its `handle`);
+   * each append gets its own result or version conflict.
+   */
   private async writeGroup(group: readonly PendingAppend[]): Promise<void> {
     const alone = (append: PendingAppend): Promise<void> =>
       this.appendAlone(append.streamId, append.events, append.options).then(append.resolve, append.reject);
     if (group.length === 1) return alone(group[0] as PendingAppend);
     let results: (AppendResult | undefined)[];
     try {
-      results = await this.own((tx) => this.appendGroupWith(tx, group));
+      // Planned, the group is one autocommitted statement; otherwise the projections run in a transaction.
+      const stamped = this.stampGroup(group);
+      const writes = this.planGroup(group, stamped);
+      results = writes
+        ? await this.appendGroupIn(this.db, group, stamped, writes)
+        : await this.own((tx) => this.appendGroupIn(tx, group, stamped, null));
     } catch {
       // Something failed the group's transaction (one append's projection, a deadlock): each append
       // goes again alone, so only the one at fault sees its error.
@@ -329,17 +373,36 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Appends a group in one statement inside `tx` and runs the projections once for all of it. Each
-   * append's result, or undefined where its stream was not at the expected version.
+   * Appends a group in one statement inside `tx`, with the projections' writes (planned, in the same
+   * statement, or run once for all of it). Each append's result, or undefined where its stream was
+   * not at the expected version.
    */
-  async appendGroupWith(tx: EventStoreTx, group: readonly ExactAppend[]): Promise<(AppendResult | undefined)[]> {
-    const stamped = group.map((append) => stampEvents(append.events, append.options.metadata));
+  appendGroupWith(tx: EventStoreTx, group: readonly ExactAppend[]): Promise<(AppendResult | undefined)[]> {
+    const stamped = this.stampGroup(group);
+    return this.appendGroupIn(tx, group, stamped, this.planGroup(group, stamped));
+  }
+
+  private stampGroup(group: readonly ExactAppend[]): Stamped[][] {
+    return group.map((append) => stampEvents(append.events, append.options.metadata));
+  }
+
+  private planGroup(group: readonly ExactAppend[], stamped: readonly Stamped[][]): ProjectionWrite[] | null {
+    return this.planWrites(group.map((append, i) => ({ streamId: append.streamId, expected: append.expected, stored: stamped[i] ?? [] })));
+  }
+
+  /** `writes` null: the projections' `handle` runs in `executor`, which is then a transaction. */
+  private async appendGroupIn(
+    executor: Executor,
+    group: readonly ExactAppend[],
+    stamped: readonly Stamped[][],
+    writes: readonly ProjectionWrite[] | null,
+  ): Promise<(AppendResult | undefined)[]> {
     const requests = group.map((append, i) => ({ stream_id: append.streamId, expected: append.expected, n: stamped[i]?.length }));
     const events = group.flatMap((append, i) => {
       const own = stamped[i] ?? [];
       return own.map((event, k) => ({ ...event, streamId: append.streamId, ord: k + 1, n: own.length }));
     });
-    const { rows } = await appendGroupStatement(JSON.stringify(requests), JSON.stringify(events)).execute(tx);
+    const { rows } = await appendGroupStatement(JSON.stringify(requests), JSON.stringify(events), writes ?? []).execute(executor);
     const rowsByStream = new Map<string, (AppendedRow & { stream_id: string })[]>();
     for (const row of rows) rowsByStream.set(row.stream_id, [...(rowsByStream.get(row.stream_id) ?? []), row]);
 
@@ -348,14 +411,15 @@ export class PostgresEventStore implements EventStore {
       const own = (rowsByStream.get(append.streamId) ?? []).sort((a, b) => a.stream_version - b.stream_version);
       if (own.length === 0) return undefined;
       const recorded = own.map((row, k) => {
-        const event = (stamped[i] ?? [])[k] as ReturnType<typeof stampEvents>[number];
+        const event = (stamped[i] ?? [])[k] as Stamped;
         return toRecordedEvent({ ...row, event_id: event.eventId, type: event.type, data: event.data, metadata: event.metadata });
       });
       recordedAll.push(...recorded);
       const last = recorded[recorded.length - 1] as RecordedEvent;
       return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition, events: recorded };
     });
-    await this.project(this.projections, recordedAll, tx);
+    if (writes) this.afterPlanned(executor, writes, new Set(rowsByStream.keys()));
+    else await this.project(this.projections, recordedAll, executor as EventStoreTx);
     return results;
   }
 
@@ -427,8 +491,6 @@ export class PostgresEventStore implements EventStore {
       return { nextExpectedVersion: currentVersion, lastGlobalPosition: 0, events: [] };
     }
     const stored = planned?.stored ?? stampEvents(events, options.metadata);
-    // Each projection's planned write runs only if the claim took the version: it reads `claim`.
-    const writes = (planned?.writes ?? []).flatMap(({ statement }, i) => (statement ? [sql`, ${sql.raw(`projected_${i}`)} AS (${statement})`] : []));
     // Returns only what the database decided; type, data and metadata are the caller's own.
     const { rows } = await sql<AppendedRow>`${sql.raw(PREPARED)}
       WITH claim AS (${claimVersions(streamId, stored.length, expected)}),
@@ -439,7 +501,7 @@ export class PostgresEventStore implements EventStore {
         FROM claim, jsonb_array_elements(${JSON.stringify(stored)}::jsonb) WITH ORDINALITY AS x(e, ord)
         ORDER BY x.ord
         RETURNING global_position, transaction_id, stream_version, created_at
-      )${sql.join(writes, sql``)}
+      )${projectedWrites(planned?.writes ?? [])}
       SELECT global_position::text AS global_position, transaction_id::text AS transaction_id, stream_version, created_at
       FROM inserted ORDER BY inserted.stream_version`.execute(executor);
     if (rows.length === 0) throw await this.conflict(executor, streamId, expected);
@@ -448,7 +510,7 @@ export class PostgresEventStore implements EventStore {
       return toRecordedEvent({ ...row, stream_id: streamId, event_id: event.eventId, type: event.type, data: event.data, metadata: event.metadata });
     });
     if (planned) {
-      for (const { afterCommit } of planned.writes) if (afterCommit) this.onCommit(executor, afterCommit);
+      this.afterPlanned(executor, planned.writes, new Set([streamId]));
     } else {
       // appendAlone opened a transaction whenever a projection has to run in one, so executor is one.
       await this.project(this.projectionsFor(events), recorded, executor as EventStoreTx);

@@ -56,12 +56,13 @@ export interface InlineProjection {
    */
   handle(events: readonly RecordedEvent[], tx: EventStoreTx): Promise<void | AfterCommit>;
   /**
-   * Optional: what it writes for an append at an exact version, said before the append runs, as
-   * a data-modifying statement that the append's own statement runs beside it. The statement must
-   * write nothing unless `EXISTS (SELECT 1 FROM claim)`: `claim` has a row only when the stream was
-   * at the expected version. Undefined: it cannot say without reading, and `handle` runs instead.
+   * Optional: what it writes for appends at exact versions (one append, or a group's), said before
+   * they run, as one data-modifying statement that the appends' own statement runs beside them. It
+   * must write for a stream only where `claim (stream_id, version)` has the stream's row: a stream
+   * that was not at its expected version has none. Undefined: it cannot say without reading, and
+   * `handle` runs instead, in a transaction.
    */
-  planAppend?(append: UpcomingAppend): ProjectionWrite | undefined;
+  planAppends?(appends: readonly UpcomingAppend[]): ProjectionWrite | undefined;
 }
 
 /** An append at an exact version whose events are not yet in the log; versions follow `expectedVersion`. */
@@ -73,11 +74,12 @@ export interface UpcomingAppend {
   events: readonly (Event & { readonly streamId: string; readonly streamVersion: number; readonly metadata: EventMetadata })[];
 }
 
-/** A projection's share of an append's statement, and what to do once it committed. */
+/** A projection's share of an append statement, and what to do once it committed. */
 export interface ProjectionWrite {
   /** Absent: nothing to write for these events. */
   statement?: RawBuilder<unknown>;
-  afterCommit?: AfterCommit;
+  /** Called once the statement committed, with the streams whose append took its version. */
+  afterCommit?: (appended: ReadonlySet<string>) => void;
 }
 
 /** One stream's share of an appendToStreams: it must be at exactly this version (0: not exist yet). */

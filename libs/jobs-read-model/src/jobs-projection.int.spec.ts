@@ -120,6 +120,16 @@ describe.each(TEST_BACKENDS)('jobs read model on %s', (backend) => {
     expect((await groupRows())[1]).toEqual({ id: 'group-b', version: 4, status: 'running', progress: 20, started: at(52) });
   });
 
+  it('writes the rows of appends made at once, which the store commits in groups', async () => {
+    const jobIds = ['burst-1', 'burst-2', 'burst-3', 'burst-4', 'burst-5', 'burst-6'];
+    await Promise.all(jobIds.map((jobId, i) => submit(jobId, 21 + i)));
+    await Promise.all(jobIds.map((jobId) => run(jobId, { type: 'StartJob', data: { now: at(28) } })));
+    await Promise.all(jobIds.map((jobId, i) => run(jobId, { type: 'ReportProgress', data: { progress: 10 * (i + 1), now: at(29) } })));
+    const burst = (await sql<{ id: string; version: number; status: string; progress: number; started: string }>`
+      SELECT id, version, status, progress, state->>'startedAt' AS started FROM jobs WHERE id LIKE 'burst-%' ORDER BY id`.execute(database.db)).rows;
+    expect(burst).toEqual(jobIds.map((id, i) => ({ id, version: 4, status: 'running', progress: 10 * (i + 1), started: at(28) })));
+  });
+
   it('rebuilt from the log, gives identical rows', async () => {
     // A spread of lifecycles: retried, cancelled, scheduled, blocked, failed, partial.
     await submit('retried', 5, { retry: { maxAttempts: 2, initialBackoffMs: 1000 } });

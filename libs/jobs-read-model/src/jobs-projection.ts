@@ -45,6 +45,7 @@ type JobRow = NonNullable<ReturnType<JobsModel['row']>>;
 
 const initialRowState = (): JobRowState => ({ lifecycle: initialJobState(), kindState: {} });
 
+
 class JobsModel {
   readonly eventTypes: readonly string[];
   private readonly kinds: ReadonlyMap<string, JobKindModel>;
@@ -89,28 +90,40 @@ class JobsModel {
   }
 
   /**
-   * The row an append at an exact version will leave, written in the append's own statement, when
-   * the job's row before it is known without reading: none yet (a new job), or the one this
-   * process last committed at that very version. Undefined otherwise.
+   * The rows appends at exact versions will leave, written in the appends' own statement, when
+   * each job's row before them is known without reading: none yet (a new job), or the one this
+   * process last committed at that very version. Undefined otherwise. Only the jobs whose append
+   * took its version are written: a row goes in where `claim` holds its stream.
    */
-  plan({ streamId, expectedVersion, events }: UpcomingAppend): ProjectionWrite | undefined {
-    if (!streamId.startsWith(JOB_STREAM_PREFIX)) return {};
-    const jobId = streamEntityId(streamId);
-    const before = this.knownBefore(jobId, expectedVersion + 1);
-    const last = events[events.length - 1];
-    if (!before || !last) return undefined;
-    const row = this.row(jobId, this.fold(before, events), last.streamVersion);
-    if (!row) return undefined;
-    const columns = Object.keys(row) as (keyof JobRow)[];
+  plan(appends: readonly UpcomingAppend[]): ProjectionWrite | undefined {
+    const rows: (JobRow & { stream: string })[] = [];
+    for (const { streamId, expectedVersion, events } of appends) {
+      if (!streamId.startsWith(JOB_STREAM_PREFIX)) continue;
+      const jobId = streamEntityId(streamId);
+      const before = this.knownBefore(jobId, expectedVersion + 1);
+      const last = events[events.length - 1];
+      if (!before || !last) return undefined;
+      const row = this.row(jobId, this.fold(before, events), last.streamVersion);
+      if (!row) return undefined;
+      rows.push({ ...row, stream: streamId });
+    }
+    if (rows.length === 0) return {};
+    // In id order, as save() writes: two groups writing the same jobs lock them in the same order.
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Every row has the same columns, in the same order: the statement's text never varies.
+    const columns = (Object.keys(rows[0] as JobRow) as (keyof JobRow | 'stream')[]).filter((column) => column !== 'stream');
     // jsonb_populate_record types every column from the row's JSON; the two jsonb columns hold
     // JSON text there, so they are parsed from it instead.
     const values = columns.map((column) => (column === 'state' || column === 'kind_state' ? sql`(p.v->>${column})::jsonb` : sql`r.${sql.ref(column)}`));
     return {
       statement: sql`INSERT INTO jobs (${sql.join(columns.map((column) => sql.ref(column)))})
-        SELECT ${sql.join(values)} FROM (SELECT ${JSON.stringify(row)}::jsonb AS v) p, jsonb_populate_record(NULL::jobs, p.v) r
-        WHERE EXISTS (SELECT 1 FROM claim)
+        SELECT ${sql.join(values)}
+        FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS p(v, ord)
+        JOIN claim ON claim.stream_id = p.v->>'stream'
+        CROSS JOIN LATERAL jsonb_populate_record(NULL::jobs, p.v) AS r
+        ORDER BY p.ord
         ON CONFLICT (id) DO UPDATE SET ${sql.join(columns.filter((column) => column !== 'id').map((column) => sql`${sql.ref(column)} = EXCLUDED.${sql.ref(column)}`))}`,
-      afterCommit: () => this.remember([row]),
+      afterCommit: (appended) => this.remember(rows.filter((row) => appended.has(row.stream))),
     };
   }
 
@@ -216,7 +229,7 @@ export function createJobsProjection(kinds: readonly JobKindModel[] = []): Inlin
     name: 'jobs',
     canHandle: model.eventTypes,
     handle: (events, tx) => model.apply(tx as unknown as Transaction<JobsReadModelTables>, events),
-    planAppend: (append) => model.plan(append),
+    planAppends: (appends) => model.plan(appends),
   };
 }
 
