@@ -36,6 +36,23 @@ class StreamReads implements KyselyPlugin {
   }
 }
 
+/** Leases whose release waits until the test opens the gate. */
+class GatedLeases extends JobLeases {
+  released = 0;
+  private gate: Promise<void> = Promise.resolve();
+  open: () => void = () => undefined;
+
+  close(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+
+  override async release(jobId: string, workerId: string): Promise<void> {
+    await this.gate;
+    await super.release(jobId, workerId);
+    this.released += 1;
+  }
+}
+
 let counter = 0;
 const newJobId = (): string => `t${process.pid}x${++counter}`;
 
@@ -89,7 +106,7 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
 
   const host = (
     executor: JobExecutor,
-    extra: Pick<JobWorkerHostOptions<JobEvent, JobState>, 'leaseMs' | 'concurrency' | 'onHostEnded'> & {
+    extra: Pick<JobWorkerHostOptions<JobEvent, JobState>, 'leaseMs' | 'concurrency' | 'onHostEnded' | 'leases'> & {
       kind?: 'print' | 'image';
       store?: PostgresEventStore;
     } = {},
@@ -106,6 +123,7 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
       concurrency: extra.concurrency ?? 4,
       timerIntervalMs: 50,
       ...(extra.onHostEnded ? { onHostEnded: extra.onHostEnded } : {}),
+      ...(extra.leases ? { leases: extra.leases } : {}),
     });
     hosts.push(worker);
     return worker;
@@ -238,6 +256,49 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
     await eventually(() => started.length === 9, { message: 'the ninth job started' });
     for (const release of gates.values()) release();
     await eventually(async () => (await Promise.all(jobIds.map(status))).every((s) => s === 'completed'), { message: 'all nine completed' });
+  });
+
+  it("frees an ended job's slot before its lease is let go, and keeps the lease of a job claimed again meanwhile", async () => {
+    const leases = new GatedLeases(database.db, 10_000);
+    leases.close();
+    const leased = async (jobId: string): Promise<number> =>
+      (await sql`SELECT job_id FROM job_leases WHERE job_id = ${jobId}`.execute(database.db)).rows.length;
+    const starts = async (jobId: string): Promise<number> =>
+      (await store.readStream(jobStreamId(jobId))).events.filter((event) => event.type === 'JobStarted').length;
+    const runs: string[] = [];
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const now = (): string => new Date().toISOString();
+    const executor: JobExecutor = {
+      run: async (jobId) => {
+        runs.push(jobId);
+        if (jobId === retried && runs.filter((id) => id === retried).length === 1) {
+          await handleCommand(store, jobStreamId(jobId), { type: 'FailJob', data: { code: 'FLAKY', message: 'once', retryable: true, now: now() } }, jobDecider);
+          return;
+        }
+        if (jobId === retried) await finished;
+        await handleCommand(store, jobStreamId(jobId), { type: 'CompleteJob', data: { now: now() } }, jobDecider);
+      },
+      resume: () => Promise.resolve(),
+    };
+    // One slot: the retried job's first run fails (retry in a second); its lease's release is held.
+    const { jobId: retried } = await submit({ kind: 'image', maxAttempts: 2 });
+    await host(executor, { kind: 'image', concurrency: 1, leases }).start();
+    await eventually(async () => (await status(retried)) === 'scheduled', { message: 'first run failed, retry scheduled' });
+    // Another job gets the freed slot and completes while that release still waits.
+    const { jobId: next } = await submit({ kind: 'image' });
+    await eventually(async () => (await status(next)) === 'completed', { message: 'the next job ran in the freed slot' });
+    expect(await leased(retried)).toBe(1);
+    // The retry is claimed (its lease written again) before the old release has gone through, which
+    // then deletes that lease: the second run starts only once its lease is back.
+    await eventually(async () => (await starts(retried)) === 2, { message: 'retry claimed' });
+    leases.open();
+    await eventually(() => leases.released >= 2, { message: 'the held releases went through' });
+    await eventually(() => runs.length === 3, { message: 'second run started' });
+    expect(await leased(retried)).toBe(1);
+    finish();
+    await eventually(async () => (await status(retried)) === 'completed', { message: 'retry completed' });
+    await eventually(async () => (await leased(retried)) + (await leased(next)) === 0, { message: 'leases let go' });
   });
 
   it('releases leases that end together, but not one another worker has taken over', async () => {

@@ -69,6 +69,8 @@ export interface JobWorkerHostOptions<E extends Event, State> {
    * retry left), so what a kind owes on its jobs' end, such as a refund, commits with that end.
    */
   onHostEnded?: (session: EventStoreSession, jobId: string, state: State) => Promise<void>;
+  /** Where the leases are kept; default: the job_leases table of `db`, lasting `leaseMs`. */
+  leases?: JobLeases;
 }
 
 /** How long a worker behind a backlog waits for more free slots before it claims into one. */
@@ -100,6 +102,8 @@ export class JobWorkerHost<E extends Event, State> {
   /** Jobs this process submitted, as their submission left them: their claim need not read them. */
   private readonly submitted = new Map<string, ClaimedJob<State>>();
   private readonly finished = new Set<() => void>();
+  /** Leases of runs that ended, still being let go, by job. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private consumer: RunningConsumer | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
@@ -109,7 +113,7 @@ export class JobWorkerHost<E extends Event, State> {
     this.concurrency = options.concurrency ?? 8;
     this.leaseMs = options.leaseMs ?? 15_000;
     this.logger = options.logger ?? quiet;
-    this.leases = new JobLeases(options.db, this.leaseMs);
+    this.leases = options.leases ?? new JobLeases(options.db, this.leaseMs);
   }
 
   /**
@@ -231,6 +235,7 @@ export class JobWorkerHost<E extends Event, State> {
     await this.consumer?.stop();
     for (const controller of this.active.values()) controller.abort();
     await this.idle();
+    await Promise.all(this.releasing.values());
   }
 
   /** Resolves when `jobs` more jobs could run here, or the worker is stopping, or after `withinMs`. */
@@ -323,8 +328,13 @@ export class JobWorkerHost<E extends Event, State> {
     if (this.active.has(jobId)) return;
     const controller = new AbortController();
     this.active.set(jobId, controller);
-    const { executor } = this.options;
-    const work = how === 'run' ? executor.run(jobId, controller.signal, claimed) : executor.resume(jobId, controller.signal);
+    const { executor, kind } = this.options;
+    const run = (): Promise<ExecutorOutcome> =>
+      how === 'run' ? executor.run(jobId, controller.signal, claimed) : executor.resume(jobId, controller.signal);
+    // The job's last run here may still be letting its lease go, which could delete the lease this
+    // claim just wrote: once that is done, the lease is written again before the job runs.
+    const releasing = this.releasing.get(jobId);
+    const work = releasing ? releasing.then(() => this.leases.claim(this.options.db, jobId, kind, this.workerId)).then(run) : run();
     void work
       .then(async (recorded) => {
         if (controller.signal.aborted) return;
@@ -336,11 +346,26 @@ export class JobWorkerHost<E extends Event, State> {
         this.logger.error({ jobId, err: error }, 'job execution failed unexpectedly');
         await this.failUnexpectedly(jobId, String(error instanceof Error ? error.message : error));
       })
-      .finally(async () => {
-        // A stopping worker keeps its leases: the job resumes on whoever takes them over.
-        if (!controller.signal.aborted) await this.leases.release(jobId, this.workerId).catch(() => undefined);
+      .finally(() => {
         this.active.delete(jobId);
+        // A stopping worker keeps its leases: the job resumes on whoever takes them over.
+        if (!controller.signal.aborted) this.release(jobId);
         for (const check of [...this.finished]) check();
       });
+  }
+
+  /**
+   * Lets an ended run's lease go, after its slot was freed: what the run recorded has committed,
+   * and a job that ended is never started again, so the lease only tells a takeover that the job
+   * needs none. The next job need not wait for that write (a tenth of a print job's time in a slot).
+   */
+  private release(jobId: string): void {
+    const released: Promise<void> = this.leases
+      .release(jobId, this.workerId)
+      .catch((error: unknown) => this.logger.warn({ jobId, err: error }, 'could not let a lease go; it expires'))
+      .finally(() => {
+        if (this.releasing.get(jobId) === released) this.releasing.delete(jobId);
+      });
+    this.releasing.set(jobId, released);
   }
 }
