@@ -355,9 +355,10 @@ export class JobWorkerHost<E extends Event, State> {
   }
 
   /**
-   * Lets an ended run's lease go, after its slot was freed: what the run recorded has committed,
-   * and a job that ended is never started again, so the lease only tells a takeover that the job
-   * needs none. The next job need not wait for that write (a tenth of a print job's time in a slot).
+   * Lets an ended run's lease go, after its slot was freed. What the run recorded has committed:
+   * the job ended, or waits for a retry whose claim writes a lease of its own (see launch). So the
+   * lease only keeps a takeover away from a job that needs none, and the next job need not wait
+   * for the write (a tenth of a print job's time in a slot).
    */
   private release(jobId: string): void {
     const released: Promise<void> = this.leases
