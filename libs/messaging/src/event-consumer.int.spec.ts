@@ -287,11 +287,15 @@ describe('JetStream consumer applying what arrived together as one batch', () =>
     let gate: () => void = () => undefined;
     const opened = new Promise<void>((resolve) => (gate = resolve));
     const batches: { size: number; transaction: string }[] = [];
+    const backlogs: (boolean | undefined)[] = [];
     let alone = 0;
     const consumer = await harness.consumers.start({
       name,
       filterSubjects: [`${harness.root}.${kind}.>`],
-      ready: () => opened,
+      ready: (backlog) => {
+        backlogs.push(backlog);
+        return opened;
+      },
       room: () => 3,
       async handle() {
         alone += 1;
@@ -310,6 +314,8 @@ describe('JetStream consumer applying what arrived together as one batch', () =>
       gate();
       await eventually(async () => (await appliedCounts(harness.db, name)).rows === 8, { timeoutMs: 10_000, message: 'all 8 applied' });
       expect(batches.map((batch) => batch.size)).toEqual([3, 3, 2]);
+      // Before the second batch, 5 waited for room for 3: a backlog; before the third, 2 did not.
+      expect(backlogs.slice(1)).toEqual([true, false]);
       expect(new Set(batches.map((batch) => batch.transaction)).size).toBe(3);
       expect(alone).toBe(0);
       expect(await appliedCounts(harness.db, name)).toEqual({ rows: 8, distinctEvents: 8 });

@@ -37,9 +37,9 @@ export interface EventConsumerSpec {
   parallel?: number;
   /**
    * Awaited before each event is handled (JetStream), outside any transaction: a consumer with no
-   * room holds its messages here instead of failing them into redelivery. `backlog` (in process):
-   * the last read was full, so more events wait, and the consumer may wait for more room to take
-   * several at once.
+   * room holds its messages here instead of failing them into redelivery. `backlog`: more events
+   * wait than `room` allows (JetStream, with handleBatch), or the last read was full (in process),
+   * so the consumer may wait for more room to take several at once.
    */
   ready?(backlog?: boolean): Promise<void>;
   /**
@@ -263,7 +263,8 @@ export class JetStreamEventConsumers implements EventConsumers {
         arrived = undefined;
         continue;
       }
-      if (!stopping()) await spec.ready?.();
+      // More gathered than there is room for: the consumer may wait for more room, to take several.
+      if (!stopping()) await spec.ready?.(gathered.length > (spec.room?.() ?? maxBatch));
       if (stopping()) {
         // Hand undelivered work back at once instead of after its ack wait.
         for (const msg of gathered.splice(0)) msg.nak();
