@@ -45,7 +45,6 @@ type JobRow = NonNullable<ReturnType<JobsModel['row']>>;
 
 const initialRowState = (): JobRowState => ({ lifecycle: initialJobState(), kindState: {} });
 
-
 class JobsModel {
   readonly eventTypes: readonly string[];
   private readonly kinds: ReadonlyMap<string, JobKindModel>;
