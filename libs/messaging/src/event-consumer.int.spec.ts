@@ -30,6 +30,20 @@ import type { ConsumerProcessMessage } from './testing/consumer-process';
 
 type Mode = 'jetstream' | 'in-process';
 
+/** A consumer whose batch writes and then fails; `handle` applies each event alone, after `onAlone`. */
+const failingBatchSpec = (name: string, filter: string, onAlone: () => void = () => undefined): EventConsumerSpec => ({
+  name,
+  filterSubjects: [filter],
+  async handle(recorded, tx) {
+    onAlone();
+    await recordApplied(tx, name, recorded);
+  },
+  async handleBatch(events, tx) {
+    for (const recorded of events) await recordApplied(tx, name, recorded);
+    throw new Error('the batch fails after its writes');
+  },
+});
+
 interface Harness {
   readonly db: Kysely<unknown>;
   readonly store: PostgresEventStore;
@@ -329,17 +343,7 @@ describe('JetStream consumer applying what arrived together as one batch', () =>
   it('handles each event alone when its batch fails, and applies each once', async () => {
     const name = uniqueTestName('c');
     const kind = uniqueTestName('k');
-    const consumer = await harness.consumers.start({
-      name,
-      filterSubjects: [`${harness.root}.${kind}.>`],
-      async handle(recorded, tx) {
-        await recordApplied(tx, name, recorded);
-      },
-      async handleBatch(events, tx) {
-        for (const recorded of events) await recordApplied(tx, name, recorded);
-        throw new Error('the batch fails after its writes');
-      },
-    });
+    const consumer = await harness.consumers.start(failingBatchSpec(name, `${harness.root}.${kind}.>`));
     try {
       for (let j = 0; j < 5; j += 1) await appendJob(harness.store, kind, `${name}-${j}`, ['JobQueued']);
       await eventually(async () => (await appliedCounts(harness.db, name)).rows === 5, { timeoutMs: 10_000, message: 'all 5 applied' });
@@ -408,18 +412,7 @@ describe.each<TestBackend>(['postgres', 'pglite'])('in-process consumer on %s, w
     const name = uniqueTestName('c');
     const kind = uniqueTestName('k');
     let alone = 0;
-    const consumer = await harness.consumers.start({
-      name,
-      filterSubjects: [`${harness.root}.${kind}.>`],
-      async handle(recorded, tx) {
-        alone += 1;
-        await recordApplied(tx, name, recorded);
-      },
-      async handleBatch(events, tx) {
-        for (const recorded of events) await recordApplied(tx, name, recorded);
-        throw new Error('the batch fails after its writes');
-      },
-    });
+    const consumer = await harness.consumers.start(failingBatchSpec(name, `${harness.root}.${kind}.>`, () => (alone += 1)));
     try {
       for (let j = 0; j < 5; j += 1) await appendJob(harness.store, kind, `${name}-${j}`, ['JobQueued']);
       await eventually(async () => (await appliedCounts(harness.db, name)).rows === 5, { timeoutMs: 10_000, message: 'all 5 applied' });

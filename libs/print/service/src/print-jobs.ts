@@ -15,7 +15,7 @@ import {
 import type { EventStore, EventStoreSession } from '@switchyard/event-store';
 import { handleCommand, jobVisibleTo, jobView, type JobView } from '@switchyard/jobs';
 import { findJob, type JobRecord } from '@switchyard/jobs-read-model';
-import { submitJob } from '@switchyard/job-runtime';
+import { submitJob, type ClaimedJob } from '@switchyard/job-runtime';
 import {
   checkDocument,
   decodeBase64Document,
@@ -53,7 +53,7 @@ export interface PrintJobsOptions {
   checkUrl: (url: string) => Promise<void>;
   maxDocumentBytes: number;
   /** Told of each job a request created, as its submission decided it (the worker claims it without a read). */
-  onSubmitted?: (jobId: string, job: { state: PrintJob; version: number }) => void;
+  onSubmitted?: (jobId: string, job: ClaimedJob<PrintJob>) => void;
 }
 
 export interface SubmitPrint {
