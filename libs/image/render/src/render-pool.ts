@@ -1,11 +1,12 @@
-import { extname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 // sharp's docs: on glibc Linux the main thread must load sharp before any worker does, so that its
 // shared libraries stay loaded while workers come and go.
 import 'sharp';
 import { DomainError } from '@switchyard/contracts';
+import { startModuleWorker } from '@switchyard/threads';
 import type { AdRenderRequest } from './render-ad';
-import type { RenderOutcome, RenderTask, WorkerBoot } from './render-protocol';
+import type { RenderOutcome, RenderTask } from './render-protocol';
 
 export interface AdRenderPoolOptions {
   /** Renders at once, one worker thread each (default 2). */
@@ -46,32 +47,6 @@ interface Slot {
   timer?: NodeJS.Timeout;
 }
 
-// Runs in the new thread before the worker module: a .ts module needs a TypeScript loader there.
-// One started with `-r @swc-node/register` (the apps) or under tsx inherits the parent's; under jest
-// there is none, so @swc-node/register is loaded with this lib's tsconfig (its path aliases).
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-if (workerData.entry.endsWith('.ts') && !require('node:module')._extensions['.ts']) {
-  process.env.SWC_NODE_PROJECT = process.env.SWC_NODE_PROJECT || workerData.tsconfig;
-  require(workerData.register);
-}
-require(workerData.entry);
-`;
-
-function workerBoot(): WorkerBoot {
-  const extension = extname(__filename);
-  if (extension === '.ts') {
-    // As with sharp: a native addon (SWC's, in the workers' loader) must stay loaded by the main
-    // thread, or the process crashes when a worker loads it again after the last one has exited.
-    require('@swc/core');
-  }
-  return {
-    entry: join(__dirname, `render-worker${extension === '.ts' ? '.ts' : '.js'}`),
-    register: extension === '.ts' ? require.resolve('@swc-node/register') : '',
-    tsconfig: join(__dirname, '..', 'tsconfig.json'),
-  };
-}
-
 const failureOf = (error: { code: DomainError['code']; message: string; details?: Record<string, unknown> }): DomainError =>
   new DomainError(error.code, error.message, error.details);
 
@@ -84,7 +59,6 @@ const failureOf = (error: { code: DomainError['code']; message: string; details?
 export class AdRenderPool {
   private readonly size: number;
   private readonly timeoutMs: number;
-  private readonly boot = workerBoot();
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
@@ -148,7 +122,7 @@ export class AdRenderPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: this.boot });
+    const worker = startModuleWorker({ caller: __filename, module: 'render-worker', tsconfig: join(__dirname, '..', 'tsconfig.json') });
     const slot: Slot = { worker };
     worker.unref();
     worker.on('message', (outcome: RenderOutcome) => this.settle(slot, outcome));

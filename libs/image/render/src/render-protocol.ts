@@ -16,13 +16,3 @@ export interface RenderFailure {
 
 /** What a render worker posts back: the PNG bytes (transferred), or why there are none. */
 export type RenderOutcome = { id: number; ok: true; png: Uint8Array } | { id: number; ok: false; error: RenderFailure };
-
-/** What the pool's bootstrap needs to load the worker's module in any environment. */
-export interface WorkerBoot {
-  /** render-worker.ts under a TS loader, render-worker.js when built. */
-  entry: string;
-  /** @swc-node/register, required in the worker when nothing compiles TypeScript there yet (jest). */
-  register: string;
-  /** The tsconfig @swc-node/register then reads (path aliases of the monorepo). */
-  tsconfig: string;
-}

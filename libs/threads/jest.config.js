@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'threads',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
