@@ -171,6 +171,33 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     expect(batches).toEqual([[1, 2]]);
   });
 
+  it('reads only the job kinds asked for, and other streams, so a batch is full of them however many other jobs lie between', async () => {
+    const image = { metadata: { kind: 'image' } };
+    await store.appendToStream('job-k1', [event('Kinded', 1)], image);
+    for (let i = 0; i < 5; i++) await store.appendToStream(`job-k${i + 2}`, [event('Kinded', 10 + i)], { metadata: { kind: 'print' } });
+    await store.appendToStream('job-k7', [event('Kinded', 20)]);
+    await store.appendToStream('credits-k1', [event('Kinded', 2)]);
+    await store.appendToStream('job-k1', [event('Kinded', 3)], image);
+    const batches: number[][] = [];
+    const subscription = store.subscribe('kinded', async (events) => void batches.push(events.map((e) => e.data['n'] as number)), {
+      eventTypes: ['Kinded'],
+      jobKinds: ['image'],
+      batchSize: 3,
+    });
+    running.push(subscription);
+    await subscription.caughtUp();
+    expect(batches).toEqual([[1, 2, 3]]);
+    // A job without a kind in its metadata is of the kind `job`.
+    const untyped: number[] = [];
+    const jobs = store.subscribe('kind-job', async (events) => void untyped.push(...events.map((e) => e.data['n'] as number)), {
+      eventTypes: ['Kinded'],
+      jobKinds: ['job'],
+    });
+    running.push(jobs);
+    await jobs.caughtUp();
+    expect(untyped).toEqual([20, 2]);
+  });
+
   it('is woken by appends it wants, not by the rest', async () => {
     const counter = new PollCounter();
     const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);

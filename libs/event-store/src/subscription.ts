@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
-import type { RecordedEvent } from '@switchyard/contracts';
+import { sql, type RawBuilder } from 'kysely';
+import { JOB_STREAM_PREFIX, type RecordedEvent } from '@switchyard/contracts';
 import { PREPARED } from './database';
 import { toRecordedEvent, type EventRow } from './rows';
 import type { AfterCommit, EventStoreDb, Subscription, SubscriptionHandler, SubscriptionOptions } from './types';
@@ -35,9 +35,10 @@ const DEFAULTS = { batchSize: 500, idlePollMs: 25, leaseMs: 10_000 };
  * holder moves the checkpoint, so its own last commit is the checkpoint; a wrong look costs at
  * most a delay until the lease's renewal polls, never an event.
  *
- * `eventTypes` are filtered in the database, so a consumer of a few types reads only those; a poll
- * that read all there was moves the checkpoint to the horizon it read below, past the rest. A
- * consumer with `ready` and `room` is polled only when it has room, for no more events than that.
+ * `eventTypes` and `jobKinds` are filtered in the database, so a consumer of a few types or kinds
+ * reads only those; a poll that read all there was moves the checkpoint to the horizon it read
+ * below, past the rest. A consumer with `ready` and `room` is polled only when it has room, for no
+ * more events than that.
  */
 export class PollingSubscription implements Subscription {
   private readonly instanceId = randomUUID();
@@ -57,6 +58,8 @@ export class PollingSubscription implements Subscription {
   private behind = false;
   /** The event types asked for, as the database filters them; null: every type. */
   private readonly types: string[] | null;
+  /** The job kinds asked for, as the database filters them; null: every kind. */
+  private readonly kinds: string[] | null;
   /** Ends the wait for the handler's room, when stop() is called during it. */
   private roomWaiter: (() => void) | undefined;
 
@@ -71,6 +74,7 @@ export class PollingSubscription implements Subscription {
     this.idlePollMs = options.idlePollMs ?? DEFAULTS.idlePollMs;
     this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
     this.types = options.eventTypes ? [...options.eventTypes] : null;
+    this.kinds = options.jobKinds ? [...options.jobKinds] : null;
   }
 
   start(): void {
@@ -188,7 +192,8 @@ export class PollingSubscription implements Subscription {
                EXISTS (SELECT 1 FROM events
                        WHERE (transaction_id, global_position) > (${this.checkpoint.transactionId}::xid8, ${this.checkpoint.position}::bigint)
                          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                         AND (${this.types}::text[] IS NULL OR type = ANY(${this.types}::text[]))) AS readable`.execute(this.db);
+                         AND (${this.types}::text[] IS NULL OR type = ANY(${this.types}::text[]))
+                         AND ${this.kindFilter(sql.ref('events'))}) AS readable`.execute(this.db);
       const look = rows[0] as { visible_below: string; readable: boolean };
       if (!look.readable) return { outcome: 'drained', visibleBelow: BigInt(look.visible_below) };
     }
@@ -230,6 +235,7 @@ export class PollingSubscription implements Subscription {
           WHERE (events.transaction_id, events.global_position) > (c.transaction_id, c.global_position)
             AND events.transaction_id < c.visible_below
             AND (${this.types}::text[] IS NULL OR events.type = ANY(${this.types}::text[]))
+            AND ${this.kindFilter(sql.ref('events'))}
           ORDER BY events.transaction_id, events.global_position
           LIMIT ${limit}
         ) e ON true
@@ -285,9 +291,16 @@ export class PollingSubscription implements Subscription {
     return Date.now() - this.leaseRenewedAt < this.leaseMs / 2;
   }
 
+  /** `jobKinds` in SQL: a job stream's event passes only with one of the kinds, any other stream's always. */
+  private kindFilter(events: RawBuilder<unknown>) {
+    return sql<boolean>`(${this.kinds}::text[] IS NULL OR NOT starts_with(${events}.stream_id, ${JOB_STREAM_PREFIX})
+      OR coalesce(${events}.metadata->>'kind', 'job') = ANY(${this.kinds}::text[]))`;
+  }
+
   private wants(event: RecordedEvent): boolean {
     const { eventTypes, streamPrefixes, accepts } = this.options;
     if (eventTypes && !eventTypes.includes(event.type)) return false;
+    if (this.kinds && event.streamId.startsWith(JOB_STREAM_PREFIX) && !this.kinds.includes(event.metadata.kind ?? 'job')) return false;
     if (streamPrefixes && !streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) return false;
     return accepts?.(event) ?? true;
   }

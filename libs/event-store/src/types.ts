@@ -111,9 +111,17 @@ export interface SubscriptionOptions {
    * rest. Filtered in the database.
    */
   eventTypes?: readonly string[];
+  /**
+   * Only job streams' events of these kinds (their metadata's `kind`; `job` for none) are read;
+   * other streams' events are not narrowed by it. Filtered in the database, like `eventTypes`.
+   */
+  jobKinds?: readonly string[];
   /** Only streams whose id starts with one of these prefixes. */
   streamPrefixes?: readonly string[];
-  /** Only events this accepts reach the handler or wake the subscription (read, then filtered here). */
+  /**
+   * Only events this accepts reach the handler or wake the subscription (read, then filtered here).
+   * What it drops still counts against a poll's `room`: narrow in the database where it can.
+   */
   accepts?: (event: RecordedEvent) => boolean;
   /** Events read in one poll at most. */
   batchSize?: number;

@@ -17,7 +17,7 @@ import type { AfterCommit, EventStore, EventStoreDb, EventStoreTx, SubscriptionO
 import { decodeRecordedEvent } from './event-codec';
 import { claimInboxEntries, claimInboxEntry } from './inbox';
 import { silentLogger, type MessagingLogger } from './logger';
-import { coveringSubjectFilter, eventTypesMatched, matchesAnySubject } from './subject-match';
+import { coveringSubjectFilter, eventTypesMatched, matchesAnySubject, subjectGroupsMatched } from './subject-match';
 
 /** A durable consumer of published events, the same in distributed and embedded mode. */
 export interface EventConsumerSpec {
@@ -400,9 +400,13 @@ export class InProcessEventConsumers implements EventConsumers {
   async start(spec: EventConsumerSpec): Promise<RunningConsumer> {
     assertSpec(spec);
     const eventTypes = eventTypesMatched(spec.filterSubjects, this.root);
+    // Job streams' subjects are grouped by kind: the database then leaves other kinds' jobs unread,
+    // instead of a worker with little room reading them a few at a time (its room counts them).
+    const jobKinds = subjectGroupsMatched(spec.filterSubjects, this.root);
     const subscription = this.options.store.subscribe(spec.name, (events, tx) => this.apply(spec, events, tx), {
       ...this.options.subscription,
       ...(eventTypes ? { eventTypes } : {}),
+      ...(jobKinds ? { jobKinds } : {}),
       accepts: (event) => matchesAnySubject(spec.filterSubjects, eventSubject(event.streamId, event.type, event.metadata.kind, this.root)),
       ...(spec.ready ? { ready: spec.ready } : {}),
       ...(spec.room ? { room: spec.room } : {}),

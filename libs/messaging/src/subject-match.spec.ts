@@ -1,5 +1,5 @@
 import { eventSubject } from '@switchyard/contracts';
-import { coveringSubjectFilter, eventTypesMatched, matchesAnySubject, subjectMatches } from './subject-match';
+import { coveringSubjectFilter, eventTypesMatched, matchesAnySubject, subjectGroupsMatched, subjectMatches } from './subject-match';
 
 describe('subjectMatches (NATS wildcard rules)', () => {
   it.each([
@@ -90,5 +90,29 @@ describe('eventTypesMatched', () => {
       expect(matchesAnySubject(filters, subject)).toBe(true);
       expect(types).toContain(type);
     }
+  });
+});
+
+describe('subjectGroupsMatched', () => {
+  it.each([
+    [['evt.print.*.JobQueued'], ['print']],
+    [['evt.print.*.JobQueued', 'evt.image.*.JobQueued', 'evt.print.j1.JobStarted'], ['print', 'image']],
+    [['evt.credits.*.CreditsGranted'], ['credits']],
+    [['evt.print.>'], ['print']],
+    [['evt.*.*.JobQueued'], undefined],
+    [['evt.>'], undefined],
+    [['evt.print.*.JobQueued', 'evt.*.j1.JobStarted'], undefined],
+    // Another root: matches none of this root's events.
+    [['other.print.*.JobQueued'], []],
+    [['other.*.*.JobQueued', 'evt.image.*.JobQueued'], ['image']],
+  ])('%j -> %j', (filters, expected) => {
+    expect(subjectGroupsMatched(filters, 'evt')).toEqual(expected);
+  });
+
+  it('names the group of every subject the filters match', () => {
+    const subject = eventSubject('job-j1', 'JobQueued', 'print');
+    const filters = ['evt.print.*.JobQueued'];
+    expect(matchesAnySubject(filters, subject)).toBe(true);
+    expect(subjectGroupsMatched(filters, 'evt')).toContain(subject.split('.')[1]);
   });
 });

@@ -56,3 +56,19 @@ export const eventTypesMatched = (filters: readonly string[], root: string): str
   }
   return [...types];
 };
+
+/**
+ * The groups (`<root>.<group>.<id>.<Type>`: a job's kind, another stream's category) that event
+ * subjects under `root` matching `filters` can have, when every filter names its group; undefined
+ * when one matches any group. A filter outside `root` matches no event and adds none.
+ */
+export const subjectGroupsMatched = (filters: readonly string[], root: string): string[] | undefined => {
+  const groups = new Set<string>();
+  for (const filter of filters) {
+    if (!filter.startsWith(`${root}.`)) continue;
+    const [group] = filter.slice(root.length + 1).split('.');
+    if (group === undefined || group === '*' || group === '>') return undefined;
+    groups.add(group);
+  }
+  return [...groups];
+};
