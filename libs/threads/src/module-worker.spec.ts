@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from './module-worker';
@@ -24,12 +26,15 @@ describe('startModuleWorker', () => {
     }
   });
 
-  it('loads the .js module beside a built caller', async () => {
-    const worker = startModuleWorker({
-      caller: join(__dirname, 'testing', 'caller.js'),
-      module: 'echo-worker',
-      tsconfig: join(__dirname, '..', 'tsconfig.json'),
-    });
-    await expect(firstMessage(worker)).rejects.toThrow(/echo-worker\.js/);
+  it('runs the .js module beside a built caller', async () => {
+    const built = mkdtempSync(join(tmpdir(), 'switchyard-threads-'));
+    writeFileSync(join(built, 'echo-worker.js'), "require('node:worker_threads').parentPort.postMessage({ built: true });\n");
+    const worker = startModuleWorker({ caller: join(built, 'caller.js'), module: 'echo-worker', tsconfig: join(__dirname, '..', 'tsconfig.json') });
+    try {
+      await expect(firstMessage(worker)).resolves.toEqual({ built: true });
+    } finally {
+      await worker.terminate();
+      rmSync(built, { recursive: true, force: true });
+    }
   });
 });
