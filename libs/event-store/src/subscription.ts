@@ -56,10 +56,8 @@ export class PollingSubscription implements Subscription {
   private woken = false;
   /** The last poll read as many events as it could: there are more, so poll rather than look. */
   private behind = false;
-  /** The event types asked for, as the database filters them; null: every type. */
-  private readonly types: string[] | null;
-  /** The job kinds asked for, as the database filters them; null: every kind. */
-  private readonly kinds: string[] | null;
+  /** `eventTypes` and `jobKinds` as the database filters `events` by them. */
+  private readonly filtered: RawBuilder<boolean>;
   /** Ends the wait for the handler's room, when stop() is called during it. */
   private roomWaiter: (() => void) | undefined;
 
@@ -73,8 +71,12 @@ export class PollingSubscription implements Subscription {
     this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.idlePollMs = options.idlePollMs ?? DEFAULTS.idlePollMs;
     this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
-    this.types = options.eventTypes ? [...options.eventTypes] : null;
-    this.kinds = options.jobKinds ? [...options.jobKinds] : null;
+    const types = options.eventTypes ? [...options.eventTypes] : null;
+    const kinds = options.jobKinds ? [...options.jobKinds] : null;
+    // A job stream's event passes with one of the kinds, any other stream's whatever its kind.
+    this.filtered = sql<boolean>`(${types}::text[] IS NULL OR events.type = ANY(${types}::text[]))
+      AND (${kinds}::text[] IS NULL OR NOT starts_with(events.stream_id, ${JOB_STREAM_PREFIX})
+           OR coalesce(events.metadata->>'kind', 'job') = ANY(${kinds}::text[]))`;
   }
 
   start(): void {
@@ -192,8 +194,7 @@ export class PollingSubscription implements Subscription {
                EXISTS (SELECT 1 FROM events
                        WHERE (transaction_id, global_position) > (${this.checkpoint.transactionId}::xid8, ${this.checkpoint.position}::bigint)
                          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                         AND (${this.types}::text[] IS NULL OR type = ANY(${this.types}::text[]))
-                         AND ${this.kindFilter(sql.ref('events'))}) AS readable`.execute(this.db);
+                         AND ${this.filtered}) AS readable`.execute(this.db);
       const look = rows[0] as { visible_below: string; readable: boolean };
       if (!look.readable) return { outcome: 'drained', visibleBelow: BigInt(look.visible_below) };
     }
@@ -234,8 +235,7 @@ export class PollingSubscription implements Subscription {
           SELECT * FROM events
           WHERE (events.transaction_id, events.global_position) > (c.transaction_id, c.global_position)
             AND events.transaction_id < c.visible_below
-            AND (${this.types}::text[] IS NULL OR events.type = ANY(${this.types}::text[]))
-            AND ${this.kindFilter(sql.ref('events'))}
+            AND ${this.filtered}
           ORDER BY events.transaction_id, events.global_position
           LIMIT ${limit}
         ) e ON true
@@ -291,16 +291,10 @@ export class PollingSubscription implements Subscription {
     return Date.now() - this.leaseRenewedAt < this.leaseMs / 2;
   }
 
-  /** `jobKinds` in SQL: a job stream's event passes only with one of the kinds, any other stream's always. */
-  private kindFilter(events: RawBuilder<unknown>) {
-    return sql<boolean>`(${this.kinds}::text[] IS NULL OR NOT starts_with(${events}.stream_id, ${JOB_STREAM_PREFIX})
-      OR coalesce(${events}.metadata->>'kind', 'job') = ANY(${this.kinds}::text[]))`;
-  }
-
   private wants(event: RecordedEvent): boolean {
-    const { eventTypes, streamPrefixes, accepts } = this.options;
+    const { eventTypes, jobKinds, streamPrefixes, accepts } = this.options;
     if (eventTypes && !eventTypes.includes(event.type)) return false;
-    if (this.kinds && event.streamId.startsWith(JOB_STREAM_PREFIX) && !this.kinds.includes(event.metadata.kind ?? 'job')) return false;
+    if (jobKinds && event.streamId.startsWith(JOB_STREAM_PREFIX) && !jobKinds.includes(event.metadata.kind ?? 'job')) return false;
     if (streamPrefixes && !streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) return false;
     return accepts?.(event) ?? true;
   }
