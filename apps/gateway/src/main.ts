@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const config = configFrom(configSchema);
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const nats = natsConfigFromEnv();
-  const storage = await openPlatformStorage(config);
+  const storage = await openPlatformStorage(config, { logger });
   const commands = new NatsCommandBus({
     servers: nats.servers,
     commandRoot: nats.commandRoot,

@@ -23,7 +23,7 @@ import { blobStoreFromConfig, SignedUrls, signingSecretFromEnv } from '@switchya
 async function main(): Promise<void> {
   const config = configFrom(platformConfigSchema.extend(printConfigSchema.shape).extend(imageConfigSchema.shape));
   const logger = createLogger('switchyard', config.LOG_LEVEL);
-  const storage = await openPlatformStorage(config);
+  const storage = await openPlatformStorage(config, { logger });
   const messaging = startInProcessMessaging(storage, logger);
   const blobs = blobStoreFromConfig(process.env, storage.db);
   const credits = new CreditsLedger(storage.store, storage.db);

@@ -7,3 +7,4 @@ export * from './rows';
 export * from './migrations';
 export type * from './schema';
 export * from './types';
+export * from './autovacuum';

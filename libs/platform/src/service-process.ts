@@ -50,7 +50,7 @@ export async function runServiceProcess<S extends z.ZodObject>(
   const config = configFrom(serviceProcessConfigSchema.extend(schema.shape)) as z.infer<S> & z.infer<typeof serviceProcessConfigSchema>;
   const logger = createLogger(kind, config.LOG_LEVEL);
   const nats = natsConfigFromEnv();
-  const storage = await openPlatformStorage(config);
+  const storage = await openPlatformStorage(config, { logger });
   const messaging = await startJetStreamMessaging(storage, nats, logger);
   const service = await build({ config, logger, nats, storage, messaging });
   const commands = await startCommandServer({ kind, handlers: service.handlers, servers: nats.servers, commandRoot: nats.commandRoot });

@@ -1,0 +1,72 @@
+import { sql, type Kysely } from 'kysely';
+import { Autovacuum, readTableActivity } from './autovacuum';
+import { openDatabase } from './database';
+import { eventStoreMigrations, migrateToLatest } from './migrations';
+import { eventually } from './testing';
+
+/** Appends `count` events in one statement, as a burst of jobs would. */
+const appendEvents = (db: Kysely<unknown>, count: number, from: number): Promise<unknown> =>
+  sql`INSERT INTO events (event_id, stream_id, stream_version, type, data, metadata)
+      SELECT gen_random_uuid(), 'job-' || g, 1, 'JobCompleted', '{}', '{"kind":"print"}'
+      FROM generate_series(${from}::int, ${from + count - 1}::int) AS g`.execute(db);
+
+/**
+ * The plan of a subscription's look past a checkpoint at the end of the log, as a consumer that is
+ * keeping up has: whether the whole log is scanned for the few rows past it.
+ */
+const lookPlan = async (db: Kysely<unknown>): Promise<string> => {
+  const { rows: end } = await sql<{ transaction_id: string; global_position: string }>`
+    SELECT transaction_id::text, global_position::text FROM events ORDER BY global_position DESC LIMIT 1`.execute(db);
+  const { transaction_id: transactionId, global_position: position } = end[0] ?? { transaction_id: '0', global_position: '0' };
+  const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT EXISTS (
+      SELECT 1 FROM events
+      WHERE (transaction_id, global_position) > (${transactionId}::xid8, ${position}::bigint)
+        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        AND events.type = ANY(${['JobQueued']}::text[]))`.execute(db);
+  return rows.map((row) => row['QUERY PLAN']).join('\n');
+};
+
+/** Resolves once the statistics counters show the rows written so far (PostgreSQL flushes them within a second). */
+const countersShow = (db: Kysely<unknown>, table: string, inserted: number): Promise<unknown> =>
+  eventually(async () => (await readTableActivity(db)).find((activity) => activity.schema === 'public' && activity.table === table && activity.insertedSinceVacuum >= inserted), {
+    message: `the counters of ${table} to show ${inserted} inserts`,
+  });
+
+describe('autovacuum on the embedded database, which has no daemon for it', () => {
+  let db: Kysely<unknown>;
+
+  beforeEach(async () => {
+    db = await openDatabase<unknown>({ driver: 'pglite' });
+    await migrateToLatest(db, eventStoreMigrations);
+  });
+  afterEach(() => db.destroy());
+
+  it('vacuums and analyzes the tables that passed its thresholds, after which the planner reaches the log by its index', async () => {
+    await appendEvents(db, 20_000, 1);
+    await countersShow(db, 'events', 20_000);
+    expect(await lookPlan(db)).toMatch(/Seq Scan on events/);
+
+    const autovacuum = new Autovacuum(db);
+    const first = await autovacuum.runOnce();
+    expect(first).toContain('VACUUM (ANALYZE) public.events');
+    expect(first).not.toContain('VACUUM (ANALYZE) public.subscription_checkpoints');
+    expect(await lookPlan(db)).toMatch(/Index (Only )?Scan using events_transaction_order/);
+
+    // Nothing changed since: the next round leaves the table alone.
+    await countersShow(db, 'events', 0);
+    expect(await autovacuum.runOnce()).not.toContain('VACUUM (ANALYZE) public.events');
+  });
+
+  it('runs a round every naptime once started, until stopped', async () => {
+    const errors: unknown[] = [];
+    const autovacuum = new Autovacuum(db, { naptimeMs: 20, onError: (error) => errors.push(error) });
+    autovacuum.start();
+    await appendEvents(db, 2_000, 1);
+    const analyzed = async (): Promise<boolean> =>
+      (await sql<{ analyzed: boolean }>`SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_all_tables WHERE relname = 'events'`.execute(db)).rows[0]
+        ?.analyzed === true;
+    await eventually(analyzed, { message: 'the events table analyzed by a round' });
+    await autovacuum.stop();
+    expect(errors).toEqual([]);
+  });
+});
