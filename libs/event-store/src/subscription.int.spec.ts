@@ -1,4 +1,4 @@
-import { sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import { sql, ValueNode, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import type { Event, RecordedEvent } from '@switchyard/contracts';
 import { PostgresEventStore } from './event-store';
 import type { Subscription } from './types';
@@ -18,10 +18,16 @@ const effectsMigrations = {
 class PollCounter implements KyselyPlugin {
   polls = 0;
   looks = 0;
+  /** The transaction id each look started after. */
+  readonly lookedFrom: bigint[] = [];
   transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
     const text = node.kind === 'RawNode' ? node.sqlFragments.join('?') : '';
     if (text.includes('FOR UPDATE')) this.polls += 1;
-    if (text.includes('AS readable')) this.looks += 1;
+    if (text.includes('AS readable')) {
+      this.looks += 1;
+      const [from] = node.kind === 'RawNode' ? node.parameters : [];
+      if (from && ValueNode.is(from)) this.lookedFrom.push(BigInt(from.value as string));
+    }
     return node;
   }
   transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
@@ -89,6 +95,48 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     // A lease of 90 ms is renewed every 30 ms or so, by a poll: looks alone never renew it.
     const pollsBefore = counter.polls;
     await eventually(() => counter.polls >= pollsBefore + 4, { message: 'lease renewals' });
+  });
+
+  it('starts each look where the last one found nothing, and still finds what commits below that', async () => {
+    const counter = new PollCounter();
+    // Another process's store: appends through `store` do not wake it.
+    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
+    const seen: RecordedEvent[] = [];
+    const subscription = watching.subscribe('looks-onward', async (events) => void seen.push(...events), {
+      eventTypes: ['Wanted'],
+      idlePollMs: 5,
+      leaseMs: 60_000,
+    });
+    running.push(subscription);
+    await eventually(() => counter.looks >= 2, { message: 'idle looks' });
+    const started = counter.lookedFrom.at(-1) as bigint;
+    // Events it does not want: looks move on past them, while the checkpoint stays.
+    for (let n = 0; n < 3; n++) await store.appendToStream(`job-unwanted-${n}`, [event('Unwanted', n)]);
+    await eventually(() => (counter.lookedFrom.at(-1) as bigint) > started, { message: 'a look starting past the last' });
+    expect(counter.polls).toBe(1);
+
+    // On PostgreSQL, a transaction stays open across more looks: none may start past it.
+    if (backend === 'postgres') {
+      let commitLate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (commitLate = resolve));
+      const late = database.db.transaction().execute(async (tx) => {
+        await store.session(tx as never).appendToStream('job-late-wanted', [event('Wanted', 1)]);
+        await gate;
+      });
+      try {
+        for (let n = 3; n < 6; n++) await store.appendToStream(`job-unwanted-${n}`, [event('Unwanted', n)]);
+        const looks = counter.looks;
+        await eventually(() => counter.looks >= looks + 3, { message: 'looks while a transaction is open' });
+      } finally {
+        commitLate();
+        await late;
+      }
+      // Found by a look, not by the lease's renewal poll, 20 s away.
+      await eventually(() => seen.some((e) => e.streamId === 'job-late-wanted'), { message: 'the late event' });
+    }
+    await store.appendToStream('job-wanted', [event('Wanted', 2)]);
+    await eventually(() => seen.some((e) => e.streamId === 'job-wanted'), { message: 'the wanted event' });
+    expect(seen.map((e) => e.streamId)).toEqual(backend === 'postgres' ? ['job-late-wanted', 'job-wanted'] : ['job-wanted']);
   });
 
   it('resumes from its checkpoint after a restart', async () => {

@@ -22,6 +22,32 @@ type Nullable<T> = { [K in keyof T]: T[K] | null };
 
 const DEFAULTS = { batchSize: 500, idlePollMs: 25, leaseMs: 10_000 };
 
+/** `events` rows of the types and job kinds a subscription reads (undefined: any). */
+export const subscriptionFilter = (eventTypes?: readonly string[], jobKinds?: readonly string[]): RawBuilder<boolean> => {
+  const types = eventTypes ? [...eventTypes] : null;
+  const kinds = jobKinds ? [...jobKinds] : null;
+  // A job stream's event passes with one of the kinds, any other stream's whatever its kind.
+  return sql<boolean>`(${types}::text[] IS NULL OR events.type = ANY(${types}::text[]))
+    AND (${kinds}::text[] IS NULL OR NOT starts_with(events.stream_id, ${JOB_STREAM_PREFIX})
+         OR coalesce(events.metadata->>'kind', 'job') = ANY(${kinds}::text[]))`;
+};
+
+/**
+ * Whether any event past `from` and below the horizon passes `filtered`. Not prepared: it is planned
+ * for each `from`. A prepared look soon ran on a plan made for any `from`, which cannot know that
+ * `from` is recent and scanned the whole log (10.5 ms at 60,000 events on PGlite, against 0.6 ms by
+ * the index).
+ */
+export const lookStatement = (
+  from: { transactionId: string; position: string },
+  filtered: RawBuilder<boolean>,
+): RawBuilder<{ visible_below: string; readable: boolean }> => sql`
+  SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS visible_below,
+         EXISTS (SELECT 1 FROM events
+                 WHERE (transaction_id, global_position) > (${from.transactionId}::xid8, ${from.position}::bigint)
+                   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                   AND ${filtered}) AS readable`;
+
 /**
  * Follows the log in (transaction_id, global_position) order, reading only rows whose transaction
  * is older than every transaction still running (`pg_snapshot_xmin`). A transaction that took an
@@ -30,7 +56,8 @@ const DEFAULTS = { batchSize: 500, idlePollMs: 25, leaseMs: 10_000 };
  * A lease on the checkpoint row keeps one instance per consumer name active; others stand by.
  *
  * An idle instance that holds the lease looks before it polls: one statement, no transaction and
- * no lock, asks whether anything past its own checkpoint has become readable. Only then, or when
+ * no lock, asks whether anything past its own checkpoint has become readable; a look that found
+ * nothing is not read again by the next, which starts at its horizon. Only then, or when
  * woken, when its last poll was full, or when the lease is due, does it poll. Only the lease
  * holder moves the checkpoint, so its own last commit is the checkpoint; a wrong look costs at
  * most a delay until the lease's renewal polls, never an event.
@@ -52,6 +79,11 @@ export class PollingSubscription implements Subscription {
   private waiters: Array<{ horizon: bigint; resolve: () => void }> = [];
   /** The checkpoint as this instance's last poll left it, while it holds the lease. */
   private checkpoint: { transactionId: string; position: string } | undefined;
+  /**
+   * Where the next look starts, past the checkpoint: looks that found nothing for this subscription
+   * below their horizon leave the checkpoint where it is, but the next need not read those rows again.
+   */
+  private lookedBelow: bigint | undefined;
   /** Woken since the last poll: something was appended here, so poll rather than look. */
   private woken = false;
   /** The last poll read as many events as it could: there are more, so poll rather than look. */
@@ -71,12 +103,7 @@ export class PollingSubscription implements Subscription {
     this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.idlePollMs = options.idlePollMs ?? DEFAULTS.idlePollMs;
     this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
-    const types = options.eventTypes ? [...options.eventTypes] : null;
-    const kinds = options.jobKinds ? [...options.jobKinds] : null;
-    // A job stream's event passes with one of the kinds, any other stream's whatever its kind.
-    this.filtered = sql<boolean>`(${types}::text[] IS NULL OR events.type = ANY(${types}::text[]))
-      AND (${kinds}::text[] IS NULL OR NOT starts_with(events.stream_id, ${JOB_STREAM_PREFIX})
-           OR coalesce(events.metadata->>'kind', 'job') = ANY(${kinds}::text[]))`;
+    this.filtered = subscriptionFilter(options.eventTypes, options.jobKinds);
   }
 
   start(): void {
@@ -189,17 +216,20 @@ export class PollingSubscription implements Subscription {
 
   private async poll(): Promise<{ outcome: PollOutcome; visibleBelow: bigint }> {
     if (this.checkpoint && !this.woken && !this.behind && Date.now() - this.leaseRenewedAt <= this.leaseMs / 3) {
-      const { rows } = await sql<{ visible_below: string; readable: boolean }>`${sql.raw(PREPARED)}
-        SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS visible_below,
-               EXISTS (SELECT 1 FROM events
-                       WHERE (transaction_id, global_position) > (${this.checkpoint.transactionId}::xid8, ${this.checkpoint.position}::bigint)
-                         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                         AND ${this.filtered}) AS readable`.execute(this.db);
+      // Every transaction below a horizon had ended: what a look found nothing in stays so.
+      const from = this.lookedBelow !== undefined && this.lookedBelow > BigInt(this.checkpoint.transactionId)
+        ? { transactionId: String(this.lookedBelow), position: '0' }
+        : this.checkpoint;
+      const { rows } = await lookStatement(from, this.filtered).execute(this.db);
       const look = rows[0] as { visible_below: string; readable: boolean };
-      if (!look.readable) return { outcome: 'drained', visibleBelow: BigInt(look.visible_below) };
+      if (!look.readable) {
+        this.lookedBelow = BigInt(look.visible_below);
+        return { outcome: 'drained', visibleBelow: this.lookedBelow };
+      }
     }
     this.woken = false;
     this.checkpoint = undefined;
+    this.lookedBelow = undefined;
     let checkpointAfter: { transactionId: string; position: string } | undefined;
     const committed: { afterCommit?: AfterCommit } = {};
     let visibleBelow = 0n;
