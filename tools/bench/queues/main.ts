@@ -9,8 +9,8 @@
  * then Switchyard ÷ peer ratios. Results also go to bench-results/queues-<time>.json.
  *
  *   npm run bench                      (the issue's size: 10,000 jobs a round, 3 rounds, 5 s read windows;
- *                                       well over an hour today, Switchyard embedded completes ~10-20 jobs/s)
- *   npm run bench -- --jobs=1000       (the same with 1,000 jobs a round: about 11 minutes on 2 CPUs)
+ *                                       about 11 minutes on 2 CPUs)
+ *   npm run bench -- --jobs=1000       (the same with 1,000 jobs a round: a few minutes)
  *   npm run bench -- --quick           (under a minute in all: 40 jobs, 2 rounds, 0.5 s windows)
  *   npm run bench -- --only=bullmq,switchyard-distributed   (a subset; names below)
  *   ... --jobs=N --rounds=N --read-seconds=N override the size
