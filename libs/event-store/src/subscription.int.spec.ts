@@ -1,7 +1,7 @@
 import { sql, ValueNode, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import type { Event, RecordedEvent } from '@switchyard/contracts';
 import { PostgresEventStore } from './event-store';
-import type { Subscription } from './types';
+import type { Subscription, SubscriptionOptions } from './types';
 import { createTestDatabase, eventually, TEST_BACKENDS, type TestDatabase } from './testing';
 
 const event = (type: string, n = 0): Event => ({ type, data: { n } });
@@ -55,6 +55,19 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     return subscription;
   };
 
+  /**
+   * A subscription through another process's store, as it were: appends through `store` do not
+   * wake it. Its polls and looks are counted; what it delivers is collected in `seen`.
+   */
+  const watch = (consumer: string, options: SubscriptionOptions) => {
+    const counter = new PollCounter();
+    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
+    const seen: RecordedEvent[] = [];
+    const subscription = watching.subscribe(consumer, async (events) => void seen.push(...events), options);
+    running.push(subscription);
+    return { counter, watching, seen, subscription };
+  };
+
   const effects = async (consumer: string): Promise<number> => {
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM effects WHERE consumer = ${consumer}`.execute(
       database.db,
@@ -76,12 +89,7 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
   });
 
   it('only looks while idle, and polls when another process appended or when its lease is due', async () => {
-    const counter = new PollCounter();
-    // Another process's store: appends through `store` do not wake it.
-    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
-    const seen: RecordedEvent[] = [];
-    const subscription = watching.subscribe('looks', async (events) => void seen.push(...events), { idlePollMs: 5, leaseMs: 60_000 });
-    running.push(subscription);
+    const { counter, watching, seen } = watch('looks', { idlePollMs: 5, leaseMs: 60_000 });
     await eventually(() => counter.looks >= 10, { message: 'idle looks' });
     // The first poll took the lease; since then it has only looked.
     expect(counter.polls).toBe(1);
@@ -98,16 +106,7 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
   });
 
   it('starts each look where the last one found nothing, and still finds what commits below that', async () => {
-    const counter = new PollCounter();
-    // Another process's store: appends through `store` do not wake it.
-    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
-    const seen: RecordedEvent[] = [];
-    const subscription = watching.subscribe('looks-onward', async (events) => void seen.push(...events), {
-      eventTypes: ['Wanted'],
-      idlePollMs: 5,
-      leaseMs: 60_000,
-    });
-    running.push(subscription);
+    const { counter, seen } = watch('looks-onward', { eventTypes: ['Wanted'], idlePollMs: 5, leaseMs: 60_000 });
     await eventually(() => counter.looks >= 2, { message: 'idle looks' });
     const started = counter.lookedFrom.at(-1) as bigint;
     // Events it does not want: looks move on past them, while the checkpoint stays.
@@ -247,16 +246,8 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
   });
 
   it('is woken by appends it wants, not by the rest', async () => {
-    const counter = new PollCounter();
-    const watching = new PostgresEventStore(database.db.withPlugin(counter) as never);
-    const seen: RecordedEvent[] = [];
     // Its lease renewal is an hour away: it polls only when woken or when a look finds something.
-    const subscription = watching.subscribe('woken', async (events) => void seen.push(...events), {
-      eventTypes: ['Wanted'],
-      idlePollMs: 5,
-      leaseMs: 3_600_000,
-    });
-    running.push(subscription);
+    const { counter, watching, seen, subscription } = watch('woken', { eventTypes: ['Wanted'], idlePollMs: 5, leaseMs: 3_600_000 });
     await subscription.caughtUp();
     // Two looks later, any poll woken before them has run: the loop only looks when not woken.
     const idleAfter = async (looks: number): Promise<void> => {
