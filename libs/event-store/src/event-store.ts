@@ -114,8 +114,12 @@ const projectedWrites = (writes: readonly ProjectionWrite[]): RawBuilder<unknown
  * A group's appends in one statement: each stream is claimed at its exact expected version (0: it
  * must not exist yet); a stream that is not where its append expects is simply not claimed, and its
  * events are not inserted, while the others go ahead. The projections' planned writes go with them.
+ *
+ * `updated` names its streams as an array for the primary key to find. Joined only to `req`, whose
+ * size the planner cannot know from a JSON parameter, the streams were read whole by a Seq Scan and
+ * hashed until the table grew well past 2,000 rows: 0.9 ms of a 1.8 ms group at 2,000.
  */
-const appendGroupStatement = (
+export const appendGroupStatement = (
   requests: string,
   events: string,
   writes: readonly ProjectionWrite[],
@@ -130,7 +134,8 @@ const appendGroupStatement = (
   updated AS (
     UPDATE streams s SET version = s.version + req.n, last_transaction_id = pg_current_xact_id()
     FROM req
-    WHERE req.expected > 0 AND s.stream_id = req.stream_id AND s.version = req.expected
+    WHERE s.stream_id = ANY (ARRAY(SELECT stream_id FROM req WHERE expected > 0))
+      AND req.expected > 0 AND s.stream_id = req.stream_id AND s.version = req.expected
       AND s.last_transaction_id <= pg_current_xact_id()
     RETURNING s.stream_id, s.version
   ),
