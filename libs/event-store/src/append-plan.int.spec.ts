@@ -2,8 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { openDatabase } from './database';
 import { appendGroupStatement } from './event-store';
 import { eventStoreMigrations, migrateToLatest } from './migrations';
-
-const planOf = (rows: { 'QUERY PLAN': string }[]): string => rows.map((row) => row['QUERY PLAN']).join('\n');
+import { explainPlan } from './testing';
 
 describe('a group append, among 2,000 streams', () => {
   let db: Kysely<unknown>;
@@ -20,9 +19,7 @@ describe('a group append, among 2,000 streams', () => {
     const streams = Array.from({ length: 12 }, (_, i) => `job-${1 + i * 150}`);
     const requests = streams.map((stream_id) => ({ stream_id, expected: 1, n: 1 }));
     const events = streams.map((streamId) => ({ streamId, ord: 1, n: 1, eventId: crypto.randomUUID(), type: 'JobStarted', data: {}, metadata: {} }));
-    const group = appendGroupStatement(JSON.stringify(requests), JSON.stringify(events), []).compile(db);
-    const { rows } = await db.executeQuery<{ 'QUERY PLAN': string }>({ ...group, sql: `EXPLAIN ${group.sql}` });
-    return planOf(rows);
+    return explainPlan(db, appendGroupStatement(JSON.stringify(requests), JSON.stringify(events), []).compile(db));
   };
 
   it('finds its streams by the primary key, with statistics or without', async () => {

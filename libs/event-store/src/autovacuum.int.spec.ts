@@ -3,7 +3,7 @@ import { Autovacuum, readTableActivity } from './autovacuum';
 import { openDatabase } from './database';
 import { eventStoreMigrations, migrateToLatest } from './migrations';
 import { lookStatement, subscriptionFilter } from './subscription';
-import { eventually } from './testing';
+import { eventually, explainPlan } from './testing';
 
 /** Appends `count` events in one statement, as a burst of jobs would. */
 const appendEvents = (db: Kysely<unknown>, count: number, from: number): Promise<unknown> =>
@@ -17,9 +17,7 @@ const appendEvents = (db: Kysely<unknown>, count: number, from: number): Promise
  */
 const lookPlan = async (db: Kysely<unknown>): Promise<string> => {
   const { rows: end } = await sql<{ last: string }>`SELECT max(transaction_id)::text AS last FROM events`.execute(db);
-  const look = lookStatement({ transactionId: end[0]?.last ?? '0', position: '0' }, subscriptionFilter(['JobQueued'])).compile(db);
-  const { rows } = await db.executeQuery<{ 'QUERY PLAN': string }>({ ...look, sql: `EXPLAIN ${look.sql}` });
-  return rows.map((row) => row['QUERY PLAN']).join('\n');
+  return explainPlan(db, lookStatement({ transactionId: end[0]?.last ?? '0', position: '0' }, subscriptionFilter(['JobQueued'])).compile(db));
 };
 
 /** Resolves once the statistics counters show the rows written so far (PostgreSQL flushes them within a second). */

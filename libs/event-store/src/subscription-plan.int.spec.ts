@@ -2,8 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { openDatabase, PREPARED } from './database';
 import { eventStoreMigrations, migrateToLatest } from './migrations';
 import { lookStatement, subscriptionFilter } from './subscription';
-
-const planOf = (rows: { 'QUERY PLAN': string }[]): string => rows.map((row) => row['QUERY PLAN']).join('\n');
+import { explainPlan } from './testing';
 
 describe("a subscription's look past its checkpoint, on a long log", () => {
   let db: Kysely<unknown>;
@@ -31,7 +30,6 @@ describe("a subscription's look past its checkpoint, on a long log", () => {
   it('is planned for its own checkpoint, and so reaches the few events past it by the index', async () => {
     // Prepared, it would soon run on a plan made for any checkpoint: on this log, a scan of it all.
     expect(look().sql.startsWith(PREPARED)).toBe(false);
-    const { rows } = await db.executeQuery<{ 'QUERY PLAN': string }>({ ...look(), sql: `EXPLAIN ${look().sql}` });
-    expect(planOf(rows)).toMatch(/Index (Only )?Scan using events_transaction_order on events/);
+    expect(await explainPlan(db, look())).toMatch(/Index (Only )?Scan using events_transaction_order on events/);
   });
 });

@@ -49,6 +49,38 @@ export const lookStatement = (
                    AND ${filtered}) AS readable`;
 
 /**
+ * A consumer's checkpoint, locked, and the first `limit` events past it that pass `filtered`, in
+ * one statement and so one snapshot: the events read are exactly those below that snapshot's
+ * horizon. One row with null event columns when there are none.
+ */
+export const pollStatement = (
+  consumer: string,
+  filtered: RawBuilder<boolean>,
+  limit: number,
+): RawBuilder<CheckpointRow & Nullable<EventRow>> => sql`${sql.raw(PREPARED)}
+  WITH checkpoint AS (
+    SELECT transaction_id, global_position, owner, coalesce(lease_expires_at > now(), false) AS leased,
+           pg_snapshot_xmin(pg_current_snapshot()) AS visible_below
+    FROM subscription_checkpoints WHERE consumer = ${consumer}
+    FOR UPDATE
+  )
+  SELECT c.transaction_id::text AS checkpoint_transaction_id, c.global_position::text AS checkpoint_position,
+         c.owner, c.leased, c.visible_below::text AS visible_below,
+         e.global_position::text AS global_position, e.transaction_id::text AS transaction_id,
+         e.event_id::text AS event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata, e.created_at
+  FROM checkpoint c
+  LEFT JOIN LATERAL (
+    SELECT * FROM events
+    WHERE (events.transaction_id, events.global_position) > (c.transaction_id, c.global_position)
+      AND events.transaction_id < c.visible_below
+      AND ${filtered}
+    ORDER BY events.transaction_id, events.global_position
+    LIMIT ${limit}
+  ) e ON true
+  -- Qualified: the bare names would sort by the text aliases above ("100" < "99").
+  ORDER BY e.transaction_id, e.global_position`;
+
+/**
  * Follows the log in (transaction_id, global_position) order, reading only rows whose transaction
  * is older than every transaction still running (`pg_snapshot_xmin`). A transaction that took an
  * early position but commits late is therefore never skipped: nothing after it is read until it
@@ -247,30 +279,7 @@ export class PollingSubscription implements Subscription {
         if (leasedElsewhere.rows.length > 0) return 'standby';
       }
 
-      // The checkpoint, locked, and the events past it, in one statement and so one snapshot: the
-      // events read are exactly those below that snapshot's horizon.
-      const { rows: polled } = await sql<CheckpointRow & Nullable<EventRow>>`${sql.raw(PREPARED)}
-        WITH checkpoint AS (
-          SELECT transaction_id, global_position, owner, coalesce(lease_expires_at > now(), false) AS leased,
-                 pg_snapshot_xmin(pg_current_snapshot()) AS visible_below
-          FROM subscription_checkpoints WHERE consumer = ${this.consumer}
-          FOR UPDATE
-        )
-        SELECT c.transaction_id::text AS checkpoint_transaction_id, c.global_position::text AS checkpoint_position,
-               c.owner, c.leased, c.visible_below::text AS visible_below,
-               e.global_position::text AS global_position, e.transaction_id::text AS transaction_id,
-               e.event_id::text AS event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata, e.created_at
-        FROM checkpoint c
-        LEFT JOIN LATERAL (
-          SELECT * FROM events
-          WHERE (events.transaction_id, events.global_position) > (c.transaction_id, c.global_position)
-            AND events.transaction_id < c.visible_below
-            AND ${this.filtered}
-          ORDER BY events.transaction_id, events.global_position
-          LIMIT ${limit}
-        ) e ON true
-        -- Qualified: the bare names would sort by the text aliases above ("100" < "99").
-        ORDER BY e.transaction_id, e.global_position`.execute(tx);
+      const { rows: polled } = await pollStatement(this.consumer, this.filtered, limit).execute(tx);
       const checkpoint = polled[0];
       if (!checkpoint) throw new Error(`subscription ${this.consumer}: checkpoint row is missing`);
       visibleBelow = BigInt(checkpoint.visible_below);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kysely, PostgresDialect, sql, type Migration } from 'kysely';
+import { Kysely, PostgresDialect, sql, type CompiledQuery, type Migration } from 'kysely';
 import { Pool } from 'pg';
 import { openDatabase } from '../database';
 import { migrateToLatest } from '../migrations';
@@ -7,6 +7,12 @@ import { migrateToLatest } from '../migrations';
 /** The PostgreSQL server tests use; each suite makes its own database on it. */
 export const testPostgresAdminUrl = (): string =>
   process.env['SWITCHYARD_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** The plan PostgreSQL makes for `query` with its parameters, as EXPLAIN prints it. */
+export async function explainPlan(db: Kysely<unknown>, query: CompiledQuery): Promise<string> {
+  const { rows } = await db.executeQuery<{ 'QUERY PLAN': string }>({ ...query, sql: `EXPLAIN ${query.sql}` });
+  return rows.map((row) => row['QUERY PLAN']).join('\n');
+}
 
 export interface TestDatabase<DB = unknown> {
   readonly backend: 'postgres' | 'pglite';
