@@ -8,10 +8,33 @@ import { migrateToLatest } from '../migrations';
 export const testPostgresAdminUrl = (): string =>
   process.env['SWITCHYARD_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** The plan PostgreSQL makes for `query` with its parameters, as EXPLAIN prints it. */
-export async function explainPlan(db: Kysely<unknown>, query: CompiledQuery): Promise<string> {
-  const { rows } = await db.executeQuery<{ 'QUERY PLAN': string }>({ ...query, sql: `EXPLAIN ${query.sql}` });
-  return rows.map((row) => row['QUERY PLAN']).join('\n');
+/** A parameter written into SQL text, for EXECUTE, which takes no parameters of its own. */
+const literal = (value: unknown): string => {
+  if (value === null || value === undefined) return 'NULL';
+  const quoted = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+  if (Array.isArray(value)) return quoted(`{${value.map((item) => `"${String(item).replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+  return quoted(String(value));
+};
+
+/**
+ * The plan PostgreSQL makes for `query` with its parameters, as EXPLAIN prints it; `generic`: the
+ * plan for any parameters, which a prepared statement may keep after its first five runs.
+ */
+export async function explainPlan(db: Kysely<unknown>, query: CompiledQuery, { generic = false } = {}): Promise<string> {
+  const explain = (executor: Kysely<unknown>, sqlText: string, parameters: readonly unknown[]) =>
+    executor.executeQuery<{ 'QUERY PLAN': string }>({ ...query, sql: sqlText, parameters }).then(({ rows }) => rows.map((row) => row['QUERY PLAN']).join('\n'));
+  if (!generic) return explain(db, `EXPLAIN ${query.sql}`, query.parameters);
+  // One session: the statement, prepared, planned for no parameters in particular.
+  return db.connection().execute(async (session) => {
+    await sql.raw(`PREPARE explained AS ${query.sql}`).execute(session);
+    try {
+      await sql`SET plan_cache_mode = force_generic_plan`.execute(session);
+      return await explain(session, `EXPLAIN EXECUTE explained(${query.parameters.map(literal).join(', ')})`, []);
+    } finally {
+      await sql`RESET plan_cache_mode`.execute(session);
+      await sql`DEALLOCATE explained`.execute(session);
+    }
+  });
 }
 
 export interface TestDatabase<DB = unknown> {
