@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Kysely, PostgresDialect } from 'kysely';
-import type { PGlite } from '@electric-sql/pglite';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import { Pool, types, type PoolClient } from 'pg';
 import { PGliteThread } from './pglite-thread';
+import { PGliteThreadDialect } from './pglite-thread-dialect';
 import { PREPARED } from './prepared';
 
 // int8 columns (positions) arrive as strings from pg; we convert where we read them.
@@ -71,5 +70,5 @@ export async function openDatabase<DB>(config: DatabaseConfig): Promise<Kysely<D
   }
   if (config.dataDir !== undefined) mkdirSync(config.dataDir, { recursive: true });
   const thread = await PGliteThread.start(config.dataDir);
-  return new Kysely<DB>({ dialect: new PGliteDialect(thread as unknown as PGlite) });
+  return new Kysely<DB>({ dialect: new PGliteThreadDialect(thread) });
 }

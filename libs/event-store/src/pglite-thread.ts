@@ -39,10 +39,11 @@ interface Pending {
 }
 
 /**
- * The embedded database in a worker thread, as the PGlite client Kysely's dialect is given: it calls
- * only `query` and `close`. PGlite's WebAssembly then runs beside the event loop instead of on it,
- * so the process uses a second core. Each statement is one message each way, run in the order sent.
- * The thread keeps the process alive only while a statement is in flight.
+ * The embedded database in a worker thread, which Kysely reaches through PGliteThreadDialect.
+ * PGlite's WebAssembly then runs beside the event loop instead of on it, so the process uses a
+ * second core. Each statement is one message each way, run in the order sent, whether or not the
+ * ones before it have answered. The thread keeps the process alive only while a statement is in
+ * flight.
  */
 export class PGliteThread {
   private readonly pending = new Map<number, Pending>();

@@ -1,0 +1,89 @@
+import { sql, type Kysely } from 'kysely';
+import { openDatabase, PREPARED } from './database';
+
+/** A promise and the function that resolves it. */
+const gate = (): { opened: Promise<void>; open: () => void } => {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+};
+
+describe('the embedded database shared by every Kysely connection', () => {
+  let db: Kysely<unknown>;
+
+  beforeAll(async () => {
+    db = await openDatabase<unknown>({ driver: 'pglite' });
+    await sql`CREATE TABLE log (seq serial PRIMARY KEY, label text NOT NULL)`.execute(db);
+  });
+  beforeEach(() => sql`TRUNCATE log`.execute(db));
+  afterAll(() => db.destroy());
+
+  const labels = async (): Promise<string[]> => (await sql<{ label: string }>`SELECT label FROM log ORDER BY seq`.execute(db)).rows.map((row) => row.label);
+  const insert = (label: string, prepared = false) =>
+    (prepared ? sql`${sql.raw(PREPARED)} INSERT INTO log (label) VALUES (${label})` : sql`INSERT INTO log (label) VALUES (${label})`).execute(db);
+
+  it('runs statements sent together in the order they were sent, prepared or not', async () => {
+    // Sent without waiting for one another, behind a slow one: each arrives at the thread before the
+    // one ahead has run.
+    const sent = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    await Promise.all([sql`SELECT pg_sleep(0.05)`.execute(db), ...sent.map((label, i) => insert(label, i % 2 === 1))]);
+    expect(await labels()).toEqual(sent);
+  });
+
+  it('keeps what other connections send out of an open transaction, which may still roll back', async () => {
+    const inside = gate();
+    const written = gate();
+    const transaction = db.transaction().execute(async (tx) => {
+      await sql`INSERT INTO log (label) VALUES ('rolled back')`.execute(tx);
+      written.open();
+      await inside.opened;
+      throw new Error('changed its mind');
+    });
+    await written.opened;
+    // Sent while the transaction holds the session: inside it, both would be undone with it.
+    const outside = Promise.all([insert('outside'), insert('outside, prepared', true)]);
+    inside.open();
+    await expect(transaction).rejects.toThrow('changed its mind');
+    await outside;
+    expect(await labels()).toEqual(['outside', 'outside, prepared']);
+  });
+
+  it('sends what waited behind a transaction in the order it came, the next transaction included', async () => {
+    const first = gate();
+    const holding = gate();
+    const one = db.transaction().execute(async (tx) => {
+      await sql`INSERT INTO log (label) VALUES ('first transaction')`.execute(tx);
+      holding.open();
+      await first.opened;
+    });
+    await holding.opened;
+    const waiting = [
+      insert('sent during the first'),
+      db.transaction().execute(async (tx) => {
+        await sql`INSERT INTO log (label) VALUES ('second transaction')`.execute(tx);
+        await sql`INSERT INTO log (label) VALUES ('second transaction, again')`.execute(tx);
+      }),
+      insert('sent after the second began'),
+    ];
+    first.open();
+    await Promise.all([one, ...waiting]);
+    expect(await labels()).toEqual([
+      'first transaction',
+      'sent during the first',
+      'second transaction',
+      'second transaction, again',
+      'sent after the second began',
+    ]);
+  });
+
+  it('frees the session when a transaction fails, for what comes next', async () => {
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await sql`INSERT INTO log (label) VALUES ('undone')`.execute(tx);
+        await sql`SELECT no_such_column FROM log`.execute(tx);
+      }),
+    ).rejects.toThrow(/no_such_column/);
+    await insert('after');
+    expect(await labels()).toEqual(['after']);
+  });
+});
