@@ -30,33 +30,32 @@ describe('the embedded database shared by every Kysely connection', () => {
     expect(await labels()).toEqual(sent);
   });
 
-  it('keeps what other connections send out of an open transaction, which may still roll back', async () => {
-    const inside = gate();
+  /** A transaction that has written `label` and holds the session until released; then it commits, or rolls back. */
+  const holdTransaction = async (label: string, { rollsBack = false } = {}) => {
+    const released = gate();
     const written = gate();
-    const transaction = db.transaction().execute(async (tx) => {
-      await sql`INSERT INTO log (label) VALUES ('rolled back')`.execute(tx);
+    const done = db.transaction().execute(async (tx) => {
+      await sql`INSERT INTO log (label) VALUES (${label})`.execute(tx);
       written.open();
-      await inside.opened;
-      throw new Error('changed its mind');
+      await released.opened;
+      if (rollsBack) throw new Error('changed its mind');
     });
     await written.opened;
+    return { release: released.open, done };
+  };
+
+  it('keeps what other connections send out of an open transaction, which may still roll back', async () => {
+    const transaction = await holdTransaction('rolled back', { rollsBack: true });
     // Sent while the transaction holds the session: inside it, both would be undone with it.
     const outside = Promise.all([insert('outside'), insert('outside, prepared', true)]);
-    inside.open();
-    await expect(transaction).rejects.toThrow('changed its mind');
+    transaction.release();
+    await expect(transaction.done).rejects.toThrow('changed its mind');
     await outside;
     expect(await labels()).toEqual(['outside', 'outside, prepared']);
   });
 
   it('sends what waited behind a transaction in the order it came, the next transaction included', async () => {
-    const first = gate();
-    const holding = gate();
-    const one = db.transaction().execute(async (tx) => {
-      await sql`INSERT INTO log (label) VALUES ('first transaction')`.execute(tx);
-      holding.open();
-      await first.opened;
-    });
-    await holding.opened;
+    const first = await holdTransaction('first transaction');
     const waiting = [
       insert('sent during the first'),
       db.transaction().execute(async (tx) => {
@@ -65,8 +64,8 @@ describe('the embedded database shared by every Kysely connection', () => {
       }),
       insert('sent after the second began'),
     ];
-    first.open();
-    await Promise.all([one, ...waiting]);
+    first.release();
+    await Promise.all([first.done, ...waiting]);
     expect(await labels()).toEqual([
       'first transaction',
       'sent during the first',
