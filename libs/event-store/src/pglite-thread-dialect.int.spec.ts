@@ -85,4 +85,13 @@ describe('the embedded database shared by every Kysely connection', () => {
     await insert('after');
     expect(await labels()).toEqual(['after']);
   });
+
+  it('streams a result in chunks, and refuses a chunk of no rows', async () => {
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((label) => insert(label)));
+    const log = (db as Kysely<{ log: { seq: number; label: string } }>).selectFrom('log').select('label').orderBy('seq');
+    const streamed: string[] = [];
+    for await (const row of log.stream(2)) streamed.push(row.label);
+    expect(streamed).toEqual(['a', 'b', 'c', 'd', 'e']);
+    await expect(log.stream(0).next()).rejects.toThrow(RangeError);
+  });
 });

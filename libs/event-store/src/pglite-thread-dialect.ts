@@ -130,7 +130,9 @@ class ThreadConnection implements DatabaseConnection {
     return this.driver.run(this, query) as Promise<QueryResult<R>>;
   }
 
+  /** The rows come back whole from the thread; they are handed out `chunkSize` at a time. */
   async *streamQuery<R>(query: CompiledQuery, chunkSize = 100): AsyncIterableIterator<QueryResult<R>> {
+    if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunkSize must be a whole number above 0, got ${chunkSize}`);
     const { rows } = await this.executeQuery<R>(query);
     for (let i = 0; i < rows.length; i += chunkSize) yield { rows: rows.slice(i, i + chunkSize) };
   }
