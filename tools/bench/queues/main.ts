@@ -9,7 +9,7 @@
  * then Switchyard ÷ peer ratios. Results also go to bench-results/queues-<time>.json.
  *
  *   npm run bench                      (the issue's size: 10,000 jobs a round, 3 rounds, 5 s read windows;
- *                                       about 11 minutes on 2 CPUs)
+ *                                       11 to 30 minutes on 2 CPUs, as fast as the machine runs that day)
  *   npm run bench -- --jobs=1000       (the same with 1,000 jobs a round: a few minutes)
  *   npm run bench -- --quick           (under a minute in all: 40 jobs, 2 rounds, 0.5 s windows)
  *   npm run bench -- --only=bullmq,switchyard-distributed   (a subset; names below)
