@@ -3,6 +3,7 @@ import { jobStreamId, type JobCommand } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand, jobDecider } from '@switchyard/jobs';
+import { JobCache } from './job-cache';
 import { createJobsProjection } from './jobs-projection';
 import { JobReader } from './job-reader';
 import { jobsReadModelMigrations } from './migrations';
@@ -99,5 +100,96 @@ describe.each(TEST_BACKENDS)('JobReader on %s', (backend) => {
     expect(both.map((result) => result.status)).toEqual(['rejected', 'rejected']);
     await expect(first).resolves.toMatchObject({ lifecycle: { jobId: 'r1' } });
     await expect(reader.find('r4')).resolves.toMatchObject({ lifecycle: { jobId: 'r4' } });
+  });
+});
+
+// The cache's premise: one process writes the database, through one session (the embedded PGlite).
+describe('JobReader with a JobCache on pglite', () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  let cache: JobCache;
+  let counter: StatementCounter;
+  let reader: JobReader;
+  const now = () => new Date().toISOString();
+
+  const submit = (jobId: string) =>
+    handleCommand(
+      store,
+      jobStreamId(jobId),
+      { type: 'SubmitJob', data: { jobId, kind: 'print', orgId: 'org-a', input: {}, now: now() } } satisfies JobCommand,
+      jobDecider,
+    );
+  const progress = (jobId: string, expectedVersion: number, value: number) =>
+    store.appendToStream(jobStreamId(jobId), [{ type: 'JobProgressed', data: { progress: value, at: now() } }], { expectedVersion });
+
+  /** Holds the database's one session in a transaction until `release` is called. */
+  const holdSession = async () => {
+    let release: () => void = () => undefined;
+    let begun: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (begun = resolve));
+    const held = database.db.transaction().execute(async () => {
+      begun();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await started;
+    return { release: () => (release(), held) };
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase('pglite', 'job_cache', jobsReadModelMigrations);
+    cache = new JobCache();
+    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection([], { cache })] });
+  });
+  afterAll(() => database.dispose());
+  // A job of its own for each test, and a reader that counts its statements from zero.
+  let jobId: string;
+  let count = 0;
+  beforeEach(async () => {
+    count += 1;
+    jobId = `c${count}`;
+    await submit(jobId);
+    counter = new StatementCounter();
+    reader = new JobReader(database.db.withPlugin(counter), { cache });
+  });
+
+  it('answers a job it read before without a query, and reads it again once it was written', async () => {
+    const first = await reader.find(jobId);
+    expect(counter.count).toBe(1);
+    // The session held: only an answer from the cache can come now.
+    const session = await holdSession();
+    await expect(reader.find(jobId)).resolves.toBe(first);
+    await session.release();
+    expect(counter.count).toBe(1);
+    await progress(jobId, 2, 40);
+    const after = await reader.find(jobId);
+    expect(after).toMatchObject({ version: 3, lifecycle: { progress: 40 } });
+    expect(counter.count).toBe(2);
+  });
+
+  it('does not keep the row a read found when a write ran right after it', async () => {
+    const session = await holdSession();
+    // The read goes first, then the write, both waiting for the session.
+    const read = reader.find(jobId);
+    await new Promise((resolve) => setImmediate(resolve));
+    const written = progress(jobId, 2, 60);
+    await session.release();
+    await expect(read).resolves.toMatchObject({ version: 2 });
+    await written;
+    await expect(reader.find(jobId)).resolves.toMatchObject({ version: 3, lifecycle: { progress: 60 } });
+  });
+
+  it('shows what a transaction wrote once it committed, and the old row after a rollback', async () => {
+    await expect(reader.find(jobId)).resolves.toMatchObject({ version: 2 });
+    await expect(
+      store.transaction(async (session) => {
+        await session.appendToStream(jobStreamId(jobId), [{ type: 'JobProgressed', data: { progress: 10, at: now() } }], { expectedVersion: 2 });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await expect(reader.find(jobId)).resolves.toMatchObject({ version: 2, lifecycle: { progress: 0 } });
+    await store.transaction((session) =>
+      session.appendToStream(jobStreamId(jobId), [{ type: 'JobProgressed', data: { progress: 20, at: now() } }], { expectedVersion: 2 }),
+    );
+    await expect(reader.find(jobId)).resolves.toMatchObject({ version: 3, lifecycle: { progress: 20 } });
   });
 });

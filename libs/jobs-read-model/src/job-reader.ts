@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { JobCache } from './job-cache';
 import { findJobs, type JobRecord } from './job-queries';
 
 export interface JobReaderOptions {
@@ -6,6 +7,8 @@ export interface JobReaderOptions {
   maxInFlight?: number;
   /** The most jobs one query reads. */
   maxBatch?: number;
+  /** Jobs kept between reads, for a database only this process writes (see JobCache). */
+  cache?: JobCache;
 }
 
 interface Waiter {
@@ -20,6 +23,7 @@ interface Waiter {
  * reads then costs one round trip to PostgreSQL, not one each, and a quiet gateway adds no delay.
  *
  * A read never joins a query already sent, so it sees every write committed before it was asked.
+ * With a cache, a job found there needs no query: the cache holds no job written since it was read.
  */
 export class JobReader {
   private readonly maxInFlight: number;
@@ -27,11 +31,13 @@ export class JobReader {
   /** Reads not yet sent, by job id, in arrival order (a Map keeps insertion order). */
   private waiting = new Map<string, Waiter[]>();
   private inFlight = 0;
+  private readonly cache: JobCache | undefined;
 
   constructor(
     private readonly db: Kysely<unknown>,
     options: JobReaderOptions = {},
   ) {
+    this.cache = options.cache;
     this.maxInFlight = options.maxInFlight ?? 2;
     this.maxBatch = options.maxBatch ?? 100;
     if (!(this.maxInFlight >= 1) || !(this.maxBatch >= 1)) throw new RangeError('maxInFlight and maxBatch must be at least 1');
@@ -39,6 +45,8 @@ export class JobReader {
 
   /** One job by id, or null; visibility is the caller's decision (see jobVisibleTo). */
   find(jobId: string): Promise<JobRecord | null> {
+    const cached = this.cache?.get(jobId);
+    if (cached) return Promise.resolve(cached);
     return new Promise<JobRecord | null>((resolve, reject) => {
       const waiters = this.waiting.get(jobId);
       if (waiters) waiters.push({ resolve, reject });
@@ -69,14 +77,18 @@ export class JobReader {
   }
 
   private async read(batch: Map<string, Waiter[]>): Promise<void> {
+    const ticket = this.cache?.beginRead();
+    let found: Map<string, JobRecord> | undefined;
     try {
-      const found = await findJobs(this.db, [...batch.keys()]);
+      found = await findJobs(this.db, [...batch.keys()]);
       for (const [jobId, waiters] of batch) {
         const record = found.get(jobId) ?? null;
         for (const waiter of waiters) waiter.resolve(record);
       }
     } catch (error) {
       for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+    } finally {
+      if (ticket !== undefined) this.cache?.endRead(ticket, found);
     }
   }
 }

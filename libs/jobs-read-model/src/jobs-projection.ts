@@ -10,6 +10,7 @@ import {
 } from '@switchyard/contracts';
 import { readEventsByPosition, type AfterCommit, type InlineProjection, type ProjectionWrite, type UpcomingAppend } from '@switchyard/event-store';
 import { evolveJob, initialJobState, type JobState } from '@switchyard/jobs';
+import type { JobCache } from './job-cache';
 import type { JobsReadModelTables } from './schema';
 
 type Executor = Kysely<JobsReadModelTables> | Transaction<JobsReadModelTables>;
@@ -55,7 +56,10 @@ class JobsModel {
    */
   private readonly committed = new Map<string, { version: number; state: JobRowState }>();
 
-  constructor(kinds: readonly JobKindModel[]) {
+  constructor(
+    kinds: readonly JobKindModel[],
+    private readonly cache?: JobCache,
+  ) {
     this.kinds = new Map(kinds.map((model) => [model.kind, model]));
     this.eventTypes = [...new Set([...JOB_EVENT_TYPES, ...kinds.flatMap((model) => model.eventTypes)])];
   }
@@ -68,6 +72,8 @@ class JobsModel {
    */
   async apply(executor: Executor, events: readonly RecordedEvent[], rowless?: Map<string, JobRowState>): Promise<AfterCommit> {
     const streams = [...groupByStream(events)].map(([streamId, streamEvents]) => ({ jobId: streamEntityId(streamId), streamEvents }));
+    const written = streams.map(({ jobId }) => jobId);
+    this.cache?.written(written);
     const known = new Map<string, JobRowState>();
     const unknown: string[] = [];
     for (const { jobId, streamEvents } of streams) {
@@ -85,6 +91,7 @@ class JobsModel {
       return row ? [row] : [];
     });
     await this.save(executor, rows);
+    this.cache?.written(written);
     return () => this.remember(rows);
   }
 
@@ -107,6 +114,8 @@ class JobsModel {
       rows.push({ ...row, stream: streamId });
     }
     if (rows.length === 0) return {};
+    const written = rows.map((row) => row.id);
+    this.cache?.written(written);
     // In id order, as save() writes: two groups writing the same jobs lock them in the same order.
     rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // Every row has the same columns, in the same order: the statement's text never varies.
@@ -122,7 +131,10 @@ class JobsModel {
         CROSS JOIN LATERAL jsonb_populate_record(NULL::jobs, p.v) AS r
         ORDER BY p.ord
         ON CONFLICT (id) DO UPDATE SET ${sql.join(columns.filter((column) => column !== 'id').map((column) => sql`${sql.ref(column)} = EXCLUDED.${sql.ref(column)}`))}`,
-      afterCommit: (appended) => this.remember(rows.filter((row) => appended.has(row.stream))),
+      afterCommit: (appended) => {
+        this.cache?.written(written);
+        this.remember(rows.filter((row) => appended.has(row.stream)));
+      },
     };
   }
 
@@ -222,8 +234,8 @@ class JobsModel {
  * The `jobs` read model, kept in the append transaction: a GET right after a POST sees the job.
  * Appends to one stream are serialized by the store, so read-modify-write of a row is safe here.
  */
-export function createJobsProjection(kinds: readonly JobKindModel[] = []): InlineProjection {
-  const model = new JobsModel(kinds);
+export function createJobsProjection(kinds: readonly JobKindModel[] = [], options: { cache?: JobCache } = {}): InlineProjection {
+  const model = new JobsModel(kinds, options.cache);
   return {
     name: 'jobs',
     canHandle: model.eventTypes,
