@@ -63,6 +63,7 @@ async function main(): Promise<void> {
 
   const app = await createGatewayApp({
     db: storage.db,
+    jobCache: storage.jobCache,
     store: storage.store,
     commands,
     authenticate: (key) => accounts.authenticate(key),

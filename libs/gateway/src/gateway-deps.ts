@@ -3,12 +3,15 @@ import type { AccountsStore } from '@switchyard/accounts';
 import type { BlobStore } from '@switchyard/storage';
 import type { Principal } from '@switchyard/contracts';
 import type { EventStore } from '@switchyard/event-store';
+import type { JobCache } from '@switchyard/jobs-read-model';
 import type { CommandBus } from '@switchyard/messaging';
 
 /** Everything the gateway needs from its composition root; it holds no job logic of its own. */
 export interface GatewayDeps {
   /** The read models (jobs table). */
   db: Kysely<unknown>;
+  /** Jobs kept between reads by id; only where this process's jobs projection makes every write (see JobCache). */
+  jobCache?: JobCache;
   /** The event log, for `/events` and `/stream`. */
   store: EventStore;
   /** Commands to the service that owns a kind (NATS request/reply, or calls in process). */

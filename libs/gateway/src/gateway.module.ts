@@ -38,7 +38,7 @@ export class GatewayModule {
           useValue: new CachedAuthenticator((key) => deps.authenticate(key), { ttlMs: config.authCacheTtlMs }),
         },
         // Every job read by id goes through one reader, so reads that arrive together share a query.
-        { provide: JobReader, useValue: new JobReader(deps.db) },
+        { provide: JobReader, useValue: new JobReader(deps.db, { cache: deps.jobCache }) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         AppShutdown,
         GatewayMetrics,

@@ -10,7 +10,7 @@ import { creditsMigrations, creditsProjection } from '@switchyard/credits';
 import { imageKindModel } from '@switchyard/image/domain';
 import { Autovacuum, migrateToLatest, openDatabase, parseDatabaseUrl, PostgresEventStore, type DatabaseConfig, type EventStoreDb } from '@switchyard/event-store';
 import { jobRuntimeMigrations } from '@switchyard/job-runtime';
-import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
+import { createJobsProjection, JobCache, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
 import {
   connectNats,
   ensureEventsStream,
@@ -72,6 +72,8 @@ export interface PlatformStorage {
   driver: DatabaseConfig['driver'];
   db: Kysely<unknown>;
   store: PostgresEventStore;
+  /** Jobs kept between status reads: embedded only, where this process alone writes the database. */
+  jobCache: JobCache | undefined;
   close(): Promise<void>;
 }
 
@@ -104,8 +106,10 @@ export async function openPlatformStorage(config: PlatformConfig, options: Platf
       ? new Autovacuum(db, { naptimeMs: EMBEDDED_AUTOVACUUM_NAPTIME_MS, onError: (err) => logger?.warn({ err }, 'embedded database upkeep failed') })
       : undefined;
   autovacuum?.start();
+  // Another process may write a shared PostgreSQL, and none would tell this one.
+  const jobCache = database.driver === 'pglite' ? new JobCache() : undefined;
   const store = new PostgresEventStore(db as unknown as EventStoreDb, {
-    projections: [createJobsProjection([printKindModel, imageKindModel]), creditsProjection],
+    projections: [createJobsProjection([printKindModel, imageKindModel], { cache: jobCache }), creditsProjection],
     // PGlite runs one statement at a time: a second group in flight would only wait for the first,
     // when it could have joined the next group instead.
     groupCommit: config.APPEND_GROUP_MAX > 1 && { maxGroup: config.APPEND_GROUP_MAX, maxInFlight: database.driver === 'pglite' ? 1 : 2 },
@@ -114,6 +118,7 @@ export async function openPlatformStorage(config: PlatformConfig, options: Platf
     driver: database.driver,
     db,
     store,
+    jobCache,
     async close() {
       await autovacuum?.stop();
       await store.close();
