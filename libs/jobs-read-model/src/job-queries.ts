@@ -17,6 +17,15 @@ interface Row {
   id: string;
 }
 
+/** A job as read by id, with what its row's two documents take in the table. */
+export interface SizedJobRecord {
+  record: JobRecord;
+  /** pg_column_size of state and kind_state: as stored, so compressed when PostgreSQL compressed them. */
+  storedBytes: number;
+}
+
+type SizedRow = Row & { stored_bytes: number };
+
 const toRecord = (row: Row): JobRecord => ({ lifecycle: row.state, kindState: row.kind_state, version: row.version });
 
 /** One job by id, or null; visibility is the caller's decision (see jobVisibleTo). */
@@ -26,6 +35,12 @@ export async function findJob(db: Kysely<unknown>, jobId: string): Promise<JobRe
 
 /** Jobs by id, in one statement; an id nobody submitted has no entry. */
 export async function findJobs(db: Kysely<unknown>, jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+  const found = await findSizedJobs(db, jobIds);
+  return new Map([...found].map(([jobId, { record }]) => [jobId, record]));
+}
+
+/** The same, with each job's size, for a cache that keeps only what fits (see JobCache). */
+export async function findSizedJobs(db: Kysely<unknown>, jobIds: readonly string[]): Promise<Map<string, SizedJobRecord>> {
   // Every status read: prepared, so PostgreSQL parses it once per connection. One id has a
   // statement of its own: PostgreSQL plans `= ANY($1)` anew on every execution (a generic plan
   // that cannot know the array's length never looks cheaper), which cost a status read 7 file
@@ -33,11 +48,13 @@ export async function findJobs(db: Kysely<unknown>, jobIds: readonly string[]): 
   const [only] = jobIds;
   const { rows } =
     jobIds.length === 1
-      ? await sql<Row>`${sql.raw(PREPARED)}
-          SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ${only}`.execute(db)
-      : await sql<Row>`${sql.raw(PREPARED)}
-          SELECT id, state, kind_state, version, created_at FROM jobs WHERE id = ANY(${[...jobIds]}::text[])`.execute(db);
-  return new Map(rows.map((row) => [row.id, toRecord(row)]));
+      ? await sql<SizedRow>`${sql.raw(PREPARED)}
+          SELECT id, state, kind_state, version, created_at, pg_column_size(state) + pg_column_size(kind_state) AS stored_bytes
+          FROM jobs WHERE id = ${only}`.execute(db)
+      : await sql<SizedRow>`${sql.raw(PREPARED)}
+          SELECT id, state, kind_state, version, created_at, pg_column_size(state) + pg_column_size(kind_state) AS stored_bytes
+          FROM jobs WHERE id = ANY(${[...jobIds]}::text[])`.execute(db);
+  return new Map(rows.map((row) => [row.id, { record: toRecord(row), storedBytes: Number(row.stored_bytes) }]));
 }
 
 export interface JobListQuery {

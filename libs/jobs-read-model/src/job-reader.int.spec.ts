@@ -166,6 +166,13 @@ describe('JobReader with a JobCache on pglite', () => {
     expect(counter.count).toBe(2);
   });
 
+  it('reads a job larger than the cache keeps each time it is asked for', async () => {
+    const small = new JobReader(database.db.withPlugin(counter), { cache: new JobCache({ maxJobBytes: 1 }) });
+    await expect(small.find(jobId)).resolves.toMatchObject({ version: 2 });
+    await expect(small.find(jobId)).resolves.toMatchObject({ version: 2 });
+    expect(counter.count).toBe(2);
+  });
+
   it('does not keep the row a read found when a write ran right after it', async () => {
     const session = await holdSession();
     // The read goes first, then the write, both waiting for the session.

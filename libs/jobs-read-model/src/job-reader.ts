@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { JobCache } from './job-cache';
-import { findJobs, type JobRecord } from './job-queries';
+import { findSizedJobs, type JobRecord, type SizedJobRecord } from './job-queries';
 
 export interface JobReaderOptions {
   /** Queries run at once; reads that arrive while this many run go together in the next. */
@@ -78,11 +78,11 @@ export class JobReader {
 
   private async read(batch: Map<string, Waiter[]>): Promise<void> {
     const ticket = this.cache?.beginRead();
-    let found: Map<string, JobRecord> | undefined;
+    let found: Map<string, SizedJobRecord> | undefined;
     try {
-      found = await findJobs(this.db, [...batch.keys()]);
+      found = await findSizedJobs(this.db, [...batch.keys()]);
       for (const [jobId, waiters] of batch) {
-        const record = found.get(jobId) ?? null;
+        const record = found.get(jobId)?.record ?? null;
         for (const waiter of waiters) waiter.resolve(record);
       }
     } catch (error) {

@@ -249,7 +249,8 @@ export const jobsProjection: InlineProjection = createJobsProjection();
 
 /**
  * Throws the read model away and replays the log into it, in one transaction: readers see the old
- * rows or the new ones, never a half-built table. Returns the number of events replayed.
+ * rows or the new ones, never a half-built table. Returns the number of events replayed. A running
+ * process's JobCache is not told: rebuild where no process serves reads from one.
  */
 export async function rebuildJobsReadModel(
   db: Kysely<unknown>,
