@@ -1,7 +1,7 @@
 import { PostgresEventStore } from '@switchyard/event-store';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { z } from 'zod';
-import { checkpointLag, configFrom, platformConfigSchema, startHealthServer } from './platform';
+import { checkpointLag, configFrom, openPlatformStorage, platformConfigSchema, startHealthServer } from './platform';
 
 describe('platform configuration', () => {
   it('runs the embedded mode with no environment at all', () => {
@@ -12,6 +12,21 @@ describe('platform configuration', () => {
     expect(() => configFrom(platformConfigSchema.extend({ N: z.coerce.number().int() }), { PORT: 'eighty', N: '1.5' })).toThrow(
       /invalid configuration: PORT: .*; N: /,
     );
+  });
+});
+
+describe('the embedded job cache', () => {
+  it('keeps jobs for status reads on PGlite, unless JOB_CACHE_MAX_BYTES is 0', async () => {
+    const config = (env: Record<string, string>) => configFrom(platformConfigSchema, { DATABASE_URL: 'pglite://memory', ...env });
+    const kept = await openPlatformStorage(config({}));
+    const none = await openPlatformStorage(config({ JOB_CACHE_MAX_BYTES: '0' }));
+    try {
+      expect(kept.jobCache?.size).toEqual({ jobs: 0, bytes: 0 });
+      expect(none.jobCache).toBeUndefined();
+    } finally {
+      await kept.close();
+      await none.close();
+    }
   });
 });
 

@@ -54,6 +54,8 @@ export const platformConfigSchema = z.object({
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
   /** Appends committed together at most (group commit); 1 writes each append alone. */
   APPEND_GROUP_MAX: z.coerce.number().int().positive().default(64),
+  /** Embedded mode: what the jobs kept for status reads may take, as stored in the table; 0: keep none. */
+  JOB_CACHE_MAX_BYTES: z.coerce.number().int().min(0).default(16 * 1024 * 1024),
 });
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 
@@ -107,7 +109,7 @@ export async function openPlatformStorage(config: PlatformConfig, options: Platf
       : undefined;
   autovacuum?.start();
   // Another process may write a shared PostgreSQL, and none would tell this one.
-  const jobCache = database.driver === 'pglite' ? new JobCache() : undefined;
+  const jobCache = database.driver === 'pglite' && config.JOB_CACHE_MAX_BYTES > 0 ? new JobCache({ maxBytes: config.JOB_CACHE_MAX_BYTES }) : undefined;
   const store = new PostgresEventStore(db as unknown as EventStoreDb, {
     projections: [createJobsProjection([printKindModel, imageKindModel], { cache: jobCache }), creditsProjection],
     // PGlite runs one statement at a time: a second group in flight would only wait for the first,
