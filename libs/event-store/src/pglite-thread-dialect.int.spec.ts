@@ -1,12 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { openDatabase, PREPARED } from './database';
-
-/** A promise and the function that resolves it. */
-const gate = (): { opened: Promise<void>; open: () => void } => {
-  let open = (): void => undefined;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-};
+import { holdTransaction } from './testing';
 
 describe('the embedded database shared by every Kysely connection', () => {
   let db: Kysely<unknown>;
@@ -31,21 +25,11 @@ describe('the embedded database shared by every Kysely connection', () => {
   });
 
   /** A transaction that has written `label` and holds the session until released; then it commits, or rolls back. */
-  const holdTransaction = async (label: string, { rollsBack = false } = {}) => {
-    const released = gate();
-    const written = gate();
-    const done = db.transaction().execute(async (tx) => {
-      await sql`INSERT INTO log (label) VALUES (${label})`.execute(tx);
-      written.open();
-      await released.opened;
-      if (rollsBack) throw new Error('changed its mind');
-    });
-    await written.opened;
-    return { release: released.open, done };
-  };
+  const holdWriting = (label: string, { rollsBack = false } = {}) =>
+    holdTransaction(db, { inside: (tx) => sql`INSERT INTO log (label) VALUES (${label})`.execute(tx), rollsBack });
 
   it('keeps what other connections send out of an open transaction, which may still roll back', async () => {
-    const transaction = await holdTransaction('rolled back', { rollsBack: true });
+    const transaction = await holdWriting('rolled back', { rollsBack: true });
     // Sent while the transaction holds the session: inside it, both would be undone with it.
     const outside = Promise.all([insert('outside'), insert('outside, prepared', true)]);
     transaction.release();
@@ -55,7 +39,7 @@ describe('the embedded database shared by every Kysely connection', () => {
   });
 
   it('sends what waited behind a transaction in the order it came, the next transaction included', async () => {
-    const first = await holdTransaction('first transaction');
+    const first = await holdWriting('first transaction');
     const waiting = [
       insert('sent during the first'),
       db.transaction().execute(async (tx) => {

@@ -1,7 +1,7 @@
 import type { KyselyPlugin, PluginTransformQueryArgs, RootOperationNode } from 'kysely';
 import { jobStreamId, type JobCommand } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { createTestDatabase, holdTransaction, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand, jobDecider } from '@switchyard/jobs';
 import { JobCache } from './job-cache';
 import { createJobsProjection } from './jobs-projection';
@@ -122,19 +122,6 @@ describe('JobReader with a JobCache on pglite', () => {
   const progress = (jobId: string, expectedVersion: number, value: number) =>
     store.appendToStream(jobStreamId(jobId), [{ type: 'JobProgressed', data: { progress: value, at: now() } }], { expectedVersion });
 
-  /** Holds the database's one session in a transaction until `release` is called. */
-  const holdSession = async () => {
-    let release: () => void = () => undefined;
-    let begun: () => void = () => undefined;
-    const started = new Promise<void>((resolve) => (begun = resolve));
-    const held = database.db.transaction().execute(async () => {
-      begun();
-      await new Promise<void>((resolve) => (release = resolve));
-    });
-    await started;
-    return { release: () => (release(), held) };
-  };
-
   beforeAll(async () => {
     database = await createTestDatabase('pglite', 'job_cache', jobsReadModelMigrations);
     cache = new JobCache();
@@ -156,9 +143,10 @@ describe('JobReader with a JobCache on pglite', () => {
     const first = await reader.find(jobId);
     expect(counter.count).toBe(1);
     // The session held: only an answer from the cache can come now.
-    const session = await holdSession();
+    const session = await holdTransaction(database.db);
     await expect(reader.find(jobId)).resolves.toBe(first);
-    await session.release();
+    session.release();
+    await session.done;
     expect(counter.count).toBe(1);
     await progress(jobId, 2, 40);
     const after = await reader.find(jobId);
@@ -174,12 +162,13 @@ describe('JobReader with a JobCache on pglite', () => {
   });
 
   it('does not keep the row a read found when a write ran right after it', async () => {
-    const session = await holdSession();
+    const session = await holdTransaction(database.db);
     // The read goes first, then the write, both waiting for the session.
     const read = reader.find(jobId);
     await new Promise((resolve) => setImmediate(resolve));
     const written = progress(jobId, 2, 60);
-    await session.release();
+    session.release();
+    await session.done;
     await expect(read).resolves.toMatchObject({ version: 2 });
     await written;
     await expect(reader.find(jobId)).resolves.toMatchObject({ version: 3, lifecycle: { progress: 60 } });

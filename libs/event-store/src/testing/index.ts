@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kysely, PostgresDialect, sql, type CompiledQuery, type Migration } from 'kysely';
+import { Kysely, PostgresDialect, sql, type CompiledQuery, type Migration, type Transaction } from 'kysely';
 import { Pool } from 'pg';
 import { openDatabase } from '../database';
 import { migrateToLatest } from '../migrations';
@@ -35,6 +35,34 @@ export async function explainPlan(db: Kysely<unknown>, query: CompiledQuery, { g
       await sql`DEALLOCATE explained`.execute(session);
     }
   });
+}
+
+/** A promise and the function that resolves it. */
+const gate = (): { opened: Promise<void>; open: () => void } => {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+};
+
+/**
+ * A transaction on `db` that has run `inside` and then holds its connection (on the embedded
+ * database, its one session) until `release` is called; `done` settles when it has committed, or
+ * rolled back with `rollsBack`.
+ */
+export async function holdTransaction<DB>(
+  db: Kysely<DB>,
+  { inside, rollsBack = false }: { inside?: (tx: Transaction<DB>) => Promise<unknown>; rollsBack?: boolean } = {},
+): Promise<{ release: () => void; done: Promise<void> }> {
+  const released = gate();
+  const begun = gate();
+  const done = db.transaction().execute(async (tx) => {
+    await inside?.(tx);
+    begun.open();
+    await released.opened;
+    if (rollsBack) throw new Error('changed its mind');
+  });
+  await begun.opened;
+  return { release: released.open, done };
 }
 
 export interface TestDatabase<DB = unknown> {
