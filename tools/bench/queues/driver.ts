@@ -1,3 +1,4 @@
+import { cpuBetween, describeCpu, sampleCpu, type CpuUse } from './cpu';
 import { readAtFixedRate, readFlatOut, submitJobs, type ErrorTally, type ReadRun } from './load';
 import type { Sink } from './sink';
 import { latencyPercentiles, type LatencyPercentiles, type Spread } from './stats';
@@ -39,12 +40,16 @@ export interface JobRound {
   sinkConnections: number;
   /** Most sink connections open at once: the deliveries really in flight, against the concurrency set. */
   sinkPeakOpen: number;
+  /** CPU by process from the first submit until every job had ended (and the system said so). */
+  cpu: CpuUse | null;
 }
 
 export interface ReadRound {
   round: number;
   fixedRate: ReadRun;
   flatOut: ReadRun;
+  fixedRateCpu: CpuUse | null;
+  flatOutCpu: CpuUse | null;
 }
 
 export interface SystemRun {
@@ -75,12 +80,14 @@ async function jobRound(
   const deliveriesBefore = sink.deliveries;
   const connectionsBefore = sink.connections;
   sink.resetPeak();
+  const cpuBefore = sampleCpu();
   const run = await submitJobs(config.jobsPerRound, submitters, () => system.submit(payload));
   const submitSeconds = (run.endedAtMs - run.startedAtMs) / 1000;
   const completions = await system.awaitCompletions(run.ids, {
     sinceMs: run.startedAtMs,
     stallMs: 60_000,
   });
+  const cpu = cpuBetween(cpuBefore, sampleCpu());
   const submittedAt = new Map(run.ids.map((id, index) => [id, run.submittedAtMs[index] as number]));
   const latencies: number[] = [];
   const completedIds: string[] = [];
@@ -114,6 +121,7 @@ async function jobRound(
     sinkDeliveries: sink.deliveries - deliveriesBefore,
     sinkConnections: sink.connections - connectionsBefore,
     sinkPeakOpen: sink.peakOpen,
+    cpu,
   };
   log(
     `round ${round}, ${submitters} submitter(s): accepted ${result.accepted}/${result.submitted} at ${fixed(result.acceptedPerSecond)}/s, ` +
@@ -121,14 +129,23 @@ async function jobRound(
       `latency p50/p95/p99 ${fixed(result.latencyMs.p50)}/${fixed(result.latencyMs.p95)}/${fixed(result.latencyMs.p99)} ms, ` +
       `at most ${result.sinkPeakOpen} sink connections open at once` +
       (Object.keys(notCompleted).length ? `, not completed: ${JSON.stringify(notCompleted)}` : '') +
-      (run.errors.count ? `, ${run.errors.count} submit errors: ${run.errors.samples.join(' | ')}` : ''),
+      (run.errors.count ? `, ${run.errors.count} submit errors: ${run.errors.samples.join(' | ')}` : '') +
+      `\n    ${describeCpu(cpu, result.completed, 'job')}`,
   );
   return { result, completedIds };
 }
 
-function readSummary(run: ReadRun): string {
+function readSummary(run: ReadRun, cpu: CpuUse | null): string {
   return `${fixed(run.requestsPerSecond)}/s, p50 ${fixed(run.latencyMs.p50, 1)} ms, p99 ${fixed(run.latencyMs.p99, 1)} ms` +
-    (run.errors.count ? `, ${run.errors.count} errors: ${run.errors.samples.join(' | ')}` : '');
+    (run.errors.count ? `, ${run.errors.count} errors: ${run.errors.samples.join(' | ')}` : '') +
+    `\n    ${describeCpu(cpu, run.ok, 'read')}`;
+}
+
+/** A read run with the CPU it took. */
+async function measured(runReads: () => Promise<ReadRun>): Promise<{ run: ReadRun; cpu: CpuUse | null }> {
+  const before = sampleCpu();
+  const run = await runReads();
+  return { run, cpu: cpuBetween(before, sampleCpu()) };
 }
 
 /** The same measurements for every system: job rounds at each submitter count, then status reads. */
@@ -159,11 +176,11 @@ export async function measureSystem(system: QueueSystem, sink: Sink, payload: Pa
     // backlog whose p50 was 900 ms, against 2 ms once warm.
     await readFlatOut(config.flatOutReaders, config.readWarmupMs, read);
     for (let round = 1; round <= config.rounds; round += 1) {
-      const fixedRate = await readAtFixedRate(config.fixedReadRate, config.readWindowMs, read);
-      log(`round ${round}, status reads at ${config.fixedReadRate}/s offered: ${readSummary(fixedRate)}`);
-      const flatOut = await readFlatOut(config.flatOutReaders, config.readWindowMs, read);
-      log(`round ${round}, status reads flat out (${config.flatOutReaders} readers): ${readSummary(flatOut)}`);
-      result.readRounds.push({ round, fixedRate, flatOut });
+      const fixedRate = await measured(() => readAtFixedRate(config.fixedReadRate, config.readWindowMs, read));
+      log(`round ${round}, status reads at ${config.fixedReadRate}/s offered: ${readSummary(fixedRate.run, fixedRate.cpu)}`);
+      const flatOut = await measured(() => readFlatOut(config.flatOutReaders, config.readWindowMs, read));
+      log(`round ${round}, status reads flat out (${config.flatOutReaders} readers): ${readSummary(flatOut.run, flatOut.cpu)}`);
+      result.readRounds.push({ round, fixedRate: fixedRate.run, flatOut: flatOut.run, fixedRateCpu: fixedRate.cpu, flatOutCpu: flatOut.cpu });
     }
   }
   return result;

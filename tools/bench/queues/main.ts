@@ -6,7 +6,8 @@
  * with the submit command sent over NATS from this process, so the HTTP cost shows on its own.
  * Figures as min / median / max over rounds: jobs accepted/s with 1 and 32 submitters, jobs
  * completed/s end to end, submit→completed latency, status reads at 2,000/s offered and flat out;
- * then Switchyard ÷ peer ratios. Results also go to bench-results/queues-<time>.json.
+ * then Switchyard ÷ peer ratios, and where the CPU went (by process, per job and per read). Results
+ * also go to bench-results/queues-<time>.json.
  *
  *   npm run bench                      (the issue's size: 10,000 jobs a round, 3 rounds, 5 s read windows;
  *                                       11 to 30 minutes on 2 CPUs, as fast as the machine runs that day)
@@ -25,7 +26,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureSystem, type BenchConfig, type SystemRun } from './driver';
 import { describeServers } from './environment';
-import { computeFigures, figuresFor, ratioRows, renderReport } from './report';
+import { computeFigures, figuresFor, ratioRows, renderCpu, renderReport } from './report';
 import { startSink, type Sink } from './sink';
 import type { QueueSystem } from './system';
 import { bullmqSystem, redisFromEnv } from './systems/bullmq';
@@ -225,6 +226,7 @@ async function main(): Promise<void> {
   if (interrupted) return;
 
   console.log(renderReport(runs, figures));
+  console.log(renderCpu(runs, config));
   mkdirSync('bench-results', { recursive: true });
   const file = join('bench-results', `queues-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const seconds = (Date.now() - startedAt.getTime()) / 1000;

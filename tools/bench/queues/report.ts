@@ -1,3 +1,4 @@
+import { msPerUnit, type CpuUse } from './cpu';
 import type { BenchConfig, JobRound, ReadRound, SystemRun } from './driver';
 import { spread, type Spread } from './stats';
 
@@ -160,4 +161,52 @@ export function renderReport(runs: readonly SystemRun[], figures: readonly Figur
     );
   }
   return out.join('\n');
+}
+
+interface CpuWindow {
+  cpu: CpuUse | null;
+  /** The jobs completed or reads answered in it. */
+  units: number;
+}
+
+/** Each group's median percent of one CPU and median ms per unit over the windows, largest first. */
+function cpuLine(windows: readonly CpuWindow[], unit: string): string | null {
+  const measured = windows.filter((window): window is { cpu: CpuUse; units: number } => window.cpu !== null);
+  if (measured.length === 0) return null;
+  const groups = [...new Set(measured.flatMap(({ cpu }) => Object.keys(cpu.byProcess)))];
+  const median = (values: number[]): number => spread(values).median;
+  const rows = groups
+    .map((group) => ({
+      group,
+      percent: median(measured.map(({ cpu }) => cpu.byProcess[group] ?? 0)),
+      each: median(measured.map(({ cpu, units }) => msPerUnit(cpu.byProcess[group] ?? 0, cpu.seconds, units))),
+    }))
+    .filter((row) => row.percent >= 1)
+    .sort((a, b) => b.percent - a.percent);
+  const busy = median(measured.map(({ cpu }) => cpu.machineBusyPercent));
+  const cpus = (measured[0] as { cpu: CpuUse }).cpu.cpus;
+  return `machine ${busy.toFixed(0)} % of ${cpus * 100} %: ` + rows.map((row) => `${row.group} ${row.percent.toFixed(0)} % (${cell(row.each)} ms/${unit})`).join(', ');
+}
+
+/**
+ * Where the CPU went, per system: while the loaded rounds ran (ms of CPU per completed job), and
+ * during the fixed-rate status reads (ms per read). Percent of one CPU, medians over the rounds.
+ */
+export function renderCpu(runs: readonly SystemRun[], config: BenchConfig): string {
+  const width = Math.max(24, ...runs.map((run) => run.name.length));
+  const section = (title: string, line: (run: SystemRun) => string | null): string[] => {
+    const lines = runs.flatMap((run) => {
+      const text = line(run);
+      return text ? [`${run.name.padEnd(width)}  ${text}`] : [];
+    });
+    return lines.length > 0 ? [`\n${title}`, ...lines] : [];
+  };
+  return [
+    ...section(`CPU while the jobs ran (${config.loadedSubmitters} submitters; percent of one CPU and ms per completed job, medians over rounds)`, (run) =>
+      cpuLine(jobRounds(run, config.loadedSubmitters).map((round) => ({ cpu: round.cpu, units: round.completed })), 'job'),
+    ),
+    ...section(`CPU during status reads at ${config.fixedReadRate.toLocaleString('en')}/s offered (ms per read)`, (run) =>
+      cpuLine(run.readRounds.map((round) => ({ cpu: round.fixedRateCpu, units: round.fixedRate.ok })), 'read'),
+    ),
+  ].join('\n');
 }
