@@ -1,6 +1,7 @@
 import { cpuBetween, describeCpu, sampleCpu, type CpuUse } from './cpu';
 import { readAtFixedRate, readFlatOut, submitJobs, type ErrorTally, type ReadRun } from './load';
 import type { Sink } from './sink';
+import type { UpkeepReport } from './upkeep';
 import { latencyPercentiles, type LatencyPercentiles, type Spread } from './stats';
 import type { QueueSystem } from './system';
 import type { Payload } from './workload';
@@ -61,6 +62,8 @@ export interface SystemRun {
   readRounds: ReadRound[];
   /** Per figure key (report.ts), over the rounds. */
   figures: Record<string, Spread>;
+  /** What the bench did for autovacuum on the system's database, when the server's daemon was off. */
+  upkeep?: UpkeepReport;
   /** What the system's processes logged during the run (QueueSystem.diagnostics). */
   diagnostics?: Record<string, unknown>;
   error?: string;

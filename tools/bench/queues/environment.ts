@@ -24,7 +24,8 @@ async function postgres(): Promise<Record<string, string>> {
   try {
     const { rows } = await client.query<{ name: string; setting: string }>(
       `SELECT name, setting FROM pg_settings
-       WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'wal_level')`,
+       WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'wal_level',
+                      'autovacuum', 'autovacuum_naptime')`,
     );
     return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
   } finally {

@@ -19,6 +19,7 @@
  * Systems: bullmq, pg-boss, switchyard-distributed, switchyard-nats, switchyard-embedded. Needs
  * PostgreSQL (SWITCHYARD_TEST_DATABASE_URL), NATS with JetStream (NATS_URL) and Redis (REDIS_URL)
  * on their local defaults.
+ * When that PostgreSQL runs with autovacuum off, the bench does its work on the systems' databases (upkeep.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { measureSystem, type BenchConfig, type SystemRun } from './driver';
 import { describeServers } from './environment';
 import { computeFigures, figuresFor, ratioRows, renderCpu, renderReport } from './report';
 import { startSink, type Sink } from './sink';
+import { startUpkeep, type Upkeep, type UpkeepReport } from './upkeep';
 import type { QueueSystem } from './system';
 import { bullmqSystem, redisFromEnv } from './systems/bullmq';
 import { pgBossSystem } from './systems/pg-boss';
@@ -190,6 +192,8 @@ async function main(): Promise<void> {
       .map(([name, settings]) => `${name} ${Object.entries(settings).map(([key, value]) => `${key}=${value}`).join(' ')}`)
       .join('; ')}`,
   );
+  // A PostgreSQL server with autovacuum off: the bench does the daemon's work (upkeep.ts).
+  const serverVacuums = 'error' in servers.postgres || servers.postgres['autovacuum'] !== 'off';
   const runs: SystemRun[] = [];
   try {
     for (const system of systems) {
@@ -198,9 +202,13 @@ async function main(): Promise<void> {
       console.log(`\n${system.name} ${system.version}: ${system.description}`);
       const began = Date.now();
       let run: SystemRun;
+      let upkeep: Upkeep | undefined;
+      let upkept: UpkeepReport | undefined;
       try {
         await system.setup(sink);
         console.log(`  ready in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+        const database = serverVacuums ? undefined : system.database?.();
+        if (database) upkeep = await startUpkeep(database, (error) => console.error(`  upkeep of ${system.name}'s database failed:`, error));
         run = await measureSystem(system, sink, payload, config);
         run.diagnostics = system.diagnostics?.();
         printDiagnostics(run.diagnostics);
@@ -210,8 +218,19 @@ async function main(): Promise<void> {
         console.error(`  ${system.name} failed: ${message}`);
         run = { name: system.name, description: system.description, version: system.version, settings: system.settings, jobRounds: [], readRounds: [], figures: {}, error: message };
       } finally {
+        upkept = await upkeep?.stop().catch((error: unknown) => {
+          console.error(`  upkeep of ${system.name}'s database did not stop cleanly:`, error);
+          return undefined;
+        });
         if (!interrupted) await system.teardown().catch((error: unknown) => console.error(`  ${system.name} teardown failed:`, error));
         current = undefined;
+      }
+      if (upkept) {
+        run.upkeep = upkept;
+        console.log(
+          `  autovacuum is off on the server: the bench ran its rules on ${system.name}'s database every ${upkept.naptimeSeconds} s ` +
+            `(${upkept.vacuums} vacuums, ${upkept.analyzes} analyzes)`,
+        );
       }
       run.figures = computeFigures(run, figures, config);
       runs.push(run);

@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import type { Sink } from './sink';
 import type { Payload } from './workload';
 
@@ -36,6 +37,11 @@ export interface QueueSystem {
   readonly status?: (id: string) => Promise<string>;
   /** Resolves when every job has ended, with when each ended, from the system's own records. */
   awaitCompletions(ids: readonly string[], options: AwaitOptions): Promise<Completion[]>;
+  /**
+   * The database on the machine's PostgreSQL where the system keeps its jobs, once set up: the
+   * bench does autovacuum's work there when the server's daemon is off (upkeep.ts).
+   */
+  database?(): Kysely<unknown> | undefined;
   /** What the system's own processes said during the run (warnings, errors), for the report. */
   diagnostics?(): Record<string, unknown>;
   /** Stops what setup started and removes what it created. Safe to call after a failed setup. */

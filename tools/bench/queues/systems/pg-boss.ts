@@ -96,6 +96,8 @@ export function pgBossSystem(options: PgBossOptions): QueueSystem {
       return rows.map((row) => ({ id: row.id, status: row.state, finishedAtMs: row.finished }));
     },
 
+    database: () => database?.db,
+
     diagnostics: () => ({ workerOutput: (worker?.output() ?? '').split('\n').filter(Boolean).slice(-20) }),
 
     async teardown() {

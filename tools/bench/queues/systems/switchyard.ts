@@ -238,6 +238,8 @@ export function switchyardHttpSystem(options: SwitchyardHttpOptions): QueueSyste
 
     awaitCompletions: (ids, awaitOptions) => awaitSwitchyardCompletions(client(), sink as Sink, installation as Installation, ids, awaitOptions),
 
+    // Distributed only: the embedded mode's PGlite has its own upkeep.
+    database: () => installation?.database?.db,
     diagnostics: () => outputSince(installation as Installation, outputFrom),
 
     async teardown() {
@@ -302,6 +304,8 @@ export function switchyardNatsSystem(options: SwitchyardHttpOptions): QueueSyste
     awaitCompletions: (ids, awaitOptions) =>
       awaitSwitchyardCompletions(api as JsonHttpClient, sink as Sink, installation as Installation, ids, awaitOptions),
 
+    // Distributed only: the embedded mode's PGlite has its own upkeep.
+    database: () => installation?.database?.db,
     diagnostics: () => outputSince(installation as Installation, outputFrom),
 
     async teardown() {
