@@ -229,7 +229,7 @@ async function main(): Promise<void> {
         run.upkeep = upkept;
         console.log(
           `  autovacuum is off on the server: the bench ran its rules on ${system.name}'s database every ${upkept.naptimeSeconds} s ` +
-            `(${upkept.vacuums} vacuums, ${upkept.analyzes} analyzes)`,
+            `(VACUUM ${upkept.vacuums}×, ANALYZE ${upkept.analyzes}×)`,
         );
       }
       run.figures = computeFigures(run, figures, config);
