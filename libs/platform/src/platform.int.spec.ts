@@ -1,5 +1,8 @@
+import { Writable } from 'node:stream';
+import { sql } from 'kysely';
+import pino from 'pino';
 import { PostgresEventStore } from '@switchyard/event-store';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { createPostgresTestDatabase, createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { z } from 'zod';
 import { checkpointLag, configFrom, openPlatformStorage, platformConfigSchema, startHealthServer } from './platform';
 
@@ -26,6 +29,32 @@ describe('the embedded job cache', () => {
     } finally {
       await kept.close();
       await none.close();
+    }
+  });
+});
+
+describe('a PostgreSQL without autovacuum', () => {
+  it("warns at start when the server's autovacuum is off, and only then", async () => {
+    const database = await createPostgresTestDatabase('platform_autovacuum');
+    const lines: { level: number; msg: string; autovacuum?: string }[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      }),
+    );
+    try {
+      const { rows } = await sql<{ autovacuum: string }>`SELECT current_setting('autovacuum') AS autovacuum`.execute(database.db);
+      const storage = await openPlatformStorage(configFrom(platformConfigSchema, { DATABASE_URL: database.url as string }), { logger });
+      await storage.close();
+      const warnings = lines.filter((line) => /^autovacuum is off on this PostgreSQL/.test(line.msg)).map(({ level, autovacuum }) => ({ level, autovacuum }));
+      // CI's server runs with autovacuum = off; a developer's may not: either way the warning follows the setting.
+      expect(warnings).toEqual(rows[0]?.autovacuum === 'off' ? [{ level: 40, autovacuum: 'off' }] : []);
+    } finally {
+      await database.dispose();
     }
   });
 });

@@ -95,14 +95,32 @@ export interface PlatformStorageOptions {
 }
 
 /**
+ * A PostgreSQL whose autovacuum is off never vacuums nor analyzes the event log, the jobs table or
+ * the leases unless someone does it on a schedule, and Switchyard slows down as they grow: in the
+ * queue bench, after 60,000 jobs, PostgreSQL spent 0.46 ms of CPU per status read and 3.0 ms per
+ * job, against 0.12 and 2.3 with the same tables vacuumed by autovacuum's rules. It may be meant
+ * (scheduled VACUUMs instead), so the process says so at start and goes on.
+ */
+async function warnWithoutAutovacuum(db: Kysely<unknown>, logger: Logger | undefined): Promise<void> {
+  const { rows } = await sql<{ autovacuum: string }>`SELECT current_setting('autovacuum') AS autovacuum`.execute(db);
+  if (rows[0]?.autovacuum !== 'off') return;
+  logger?.warn(
+    { autovacuum: 'off' },
+    "autovacuum is off on this PostgreSQL: nothing vacuums or analyzes Switchyard's tables, which slows it down as they grow; turn it on, or run VACUUM (ANALYZE) on a schedule",
+  );
+}
+
+/**
  * Opens the database, brings it to the latest schema, and the event store with its read models.
- * PGlite has no autovacuum daemon: this process does its rounds while the storage is open.
+ * PGlite has no autovacuum daemon: this process does its rounds while the storage is open. On a
+ * PostgreSQL server with autovacuum off, it warns (see warnWithoutAutovacuum).
  */
 export async function openPlatformStorage(config: PlatformConfig, options: PlatformStorageOptions = {}): Promise<PlatformStorage> {
   const database = parseDatabaseUrl(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const db = await openDatabase<unknown>(database);
   await migrateToLatest(db, switchyardMigrations(options.migrations ?? {}));
   const { logger } = options;
+  if (database.driver !== 'pglite') await warnWithoutAutovacuum(db, logger);
   const autovacuum =
     database.driver === 'pglite'
       ? new Autovacuum(db, { naptimeMs: EMBEDDED_AUTOVACUUM_NAPTIME_MS, onError: (err) => logger?.warn({ err }, 'embedded database upkeep failed') })
