@@ -1,19 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { Autovacuum, readAutovacuumSettings } from '@switchyard/event-store';
 
-/**
- * Autovacuum's work on a system's database, done by the bench while the server's own daemon is off.
- *
- * The PostgreSQL on the machines these figures come from runs with `autovacuum = off` (the CI
- * configuration: tests want a quiet server). A queue on such a server never has its dead rows
- * vacuumed nor its tables analyzed, and slows down as it fills. pg-boss's fetch walks a partial
- * index that keeps an entry for every job ever created until a vacuum: after 60,000 jobs it took
- * 42 ms a call (pg_stat_statements: 4,056 calls, 170 s of the server's CPU in a 143 s run), and its
- * polling alone held status reads to 1,600/s. Nobody runs a queue that way, so while a
- * PostgreSQL-backed system runs, the bench does what the daemon would on its database: PostgreSQL's
- * own thresholds and naptime, through the event store's Autovacuum (which does the same for PGlite
- * in Switchyard's embedded mode).
- */
 export interface UpkeepReport {
   /** autovacuum_naptime: how often the tables were looked at. */
   naptimeSeconds: number;
@@ -35,6 +22,19 @@ async function counts(db: Kysely<unknown>): Promise<{ vacuums: number; analyzes:
   return rows[0] ?? { vacuums: 0, analyzes: 0 };
 }
 
+/**
+ * Autovacuum's work on a system's database, done by the bench while the server's own daemon is off.
+ *
+ * The PostgreSQL on the machines these figures come from runs with `autovacuum = off` (set by the
+ * machine's conf.d/90-ci.conf). A queue on such a server never has its dead rows
+ * vacuumed nor its tables analyzed, and slows down as it fills. pg-boss's fetch walks a partial
+ * index that keeps an entry for every job ever created until a vacuum: after 60,000 jobs it took
+ * 42 ms a call (pg_stat_statements: 4,056 calls, 170 s of execution in a 143 s run), and its
+ * polling alone held status reads to 1,600/s. Nobody runs a queue that way, so while a
+ * PostgreSQL-backed system runs, the bench does what the daemon would on its database: PostgreSQL's
+ * own thresholds and naptime, through the event store's Autovacuum (which does the same for PGlite
+ * in Switchyard's embedded mode).
+ */
 export async function startUpkeep(db: Kysely<unknown>, onError: (error: unknown) => void): Promise<Upkeep> {
   const { naptimeMs } = await readAutovacuumSettings(db);
   const before = await counts(db);
