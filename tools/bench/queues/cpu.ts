@@ -51,9 +51,8 @@ function groupOf(pid: string, comm: string): string {
     if (cmdline.includes('peer-worker')) return 'peer worker';
     return 'node (other)';
   }
-  if (comm.startsWith('kworker') || comm.startsWith('ksoftirqd') || comm.startsWith('kdamond') || comm.startsWith('kswapd')) {
-    return comm.startsWith('kdamond') ? 'kdamond' : 'kernel threads';
-  }
+  if (comm.startsWith('kdamond')) return 'kdamond';
+  if (/^(kworker|ksoftirqd|kswapd)/.test(comm)) return 'kernel threads';
   // PostgreSQL's backends and helpers, redis-server, nats-server: by command.
   return comm.split(/[\s:]/)[0] ?? comm;
 }

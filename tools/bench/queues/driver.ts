@@ -72,6 +72,13 @@ export interface SystemRun {
 const log = (message: string): void => console.log(`  ${message}`);
 const fixed = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
+/** Some work's result, with the CPU the machine's processes used while it ran. */
+async function measured<T>(work: () => Promise<T>): Promise<{ result: T; cpu: CpuUse | null }> {
+  const before = sampleCpu();
+  const result = await work();
+  return { result, cpu: cpuBetween(before, sampleCpu()) };
+}
+
 async function jobRound(
   system: QueueSystem,
   sink: Sink,
@@ -83,14 +90,15 @@ async function jobRound(
   const deliveriesBefore = sink.deliveries;
   const connectionsBefore = sink.connections;
   sink.resetPeak();
-  const cpuBefore = sampleCpu();
-  const run = await submitJobs(config.jobsPerRound, submitters, () => system.submit(payload));
-  const submitSeconds = (run.endedAtMs - run.startedAtMs) / 1000;
-  const completions = await system.awaitCompletions(run.ids, {
-    sinceMs: run.startedAtMs,
-    stallMs: 60_000,
+  const {
+    result: { run, completions },
+    cpu,
+  } = await measured(async () => {
+    const submitted = await submitJobs(config.jobsPerRound, submitters, () => system.submit(payload));
+    const ended = await system.awaitCompletions(submitted.ids, { sinceMs: submitted.startedAtMs, stallMs: 60_000 });
+    return { run: submitted, completions: ended };
   });
-  const cpu = cpuBetween(cpuBefore, sampleCpu());
+  const submitSeconds = (run.endedAtMs - run.startedAtMs) / 1000;
   const submittedAt = new Map(run.ids.map((id, index) => [id, run.submittedAtMs[index] as number]));
   const latencies: number[] = [];
   const completedIds: string[] = [];
@@ -144,13 +152,6 @@ function readSummary(run: ReadRun, cpu: CpuUse | null): string {
     `\n    ${describeCpu(cpu, run.ok, 'read')}`;
 }
 
-/** A read run with the CPU it took. */
-async function measured(runReads: () => Promise<ReadRun>): Promise<{ run: ReadRun; cpu: CpuUse | null }> {
-  const before = sampleCpu();
-  const run = await runReads();
-  return { run, cpu: cpuBetween(before, sampleCpu()) };
-}
-
 /** The same measurements for every system: job rounds at each submitter count, then status reads. */
 export async function measureSystem(system: QueueSystem, sink: Sink, payload: Payload, config: BenchConfig): Promise<SystemRun> {
   const result: SystemRun = {
@@ -180,10 +181,10 @@ export async function measureSystem(system: QueueSystem, sink: Sink, payload: Pa
     await readFlatOut(config.flatOutReaders, config.readWarmupMs, read);
     for (let round = 1; round <= config.rounds; round += 1) {
       const fixedRate = await measured(() => readAtFixedRate(config.fixedReadRate, config.readWindowMs, read));
-      log(`round ${round}, status reads at ${config.fixedReadRate}/s offered: ${readSummary(fixedRate.run, fixedRate.cpu)}`);
+      log(`round ${round}, status reads at ${config.fixedReadRate}/s offered: ${readSummary(fixedRate.result, fixedRate.cpu)}`);
       const flatOut = await measured(() => readFlatOut(config.flatOutReaders, config.readWindowMs, read));
-      log(`round ${round}, status reads flat out (${config.flatOutReaders} readers): ${readSummary(flatOut.run, flatOut.cpu)}`);
-      result.readRounds.push({ round, fixedRate: fixedRate.run, flatOut: flatOut.run, fixedRateCpu: fixedRate.cpu, flatOutCpu: flatOut.cpu });
+      log(`round ${round}, status reads flat out (${config.flatOutReaders} readers): ${readSummary(flatOut.result, flatOut.cpu)}`);
+      result.readRounds.push({ round, fixedRate: fixedRate.result, flatOut: flatOut.result, fixedRateCpu: fixedRate.cpu, flatOutCpu: flatOut.cpu });
     }
   }
   return result;
