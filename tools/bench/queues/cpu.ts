@@ -40,7 +40,8 @@ const readText = (path: string): string | null => {
 /**
  * A process's group: Switchyard's apps by name (`switchyard print`), the peers' workers, the
  * servers by their command, kernel threads together. This process is `bench client`: the HTTP
- * client for Switchyard, the peers' own libraries for them (submits and reads run in it).
+ * client for Switchyard, the peers' own libraries for them (submits run in it); the status reads
+ * run in `bench reader` (status-reader.ts), through the same kind of client.
  */
 function groupOf(pid: string, comm: string): string {
   if (Number(pid) === process.pid) return 'bench client';
@@ -49,6 +50,7 @@ function groupOf(pid: string, comm: string): string {
     const app = /apps\/(\w+)\//.exec(cmdline)?.[1];
     if (app) return app === 'switchyard' ? 'switchyard (embedded)' : `switchyard ${app}`;
     if (cmdline.includes('peer-worker')) return 'peer worker';
+    if (cmdline.includes('status-reader')) return 'bench reader';
     return 'node (other)';
   }
   if (comm.startsWith('kdamond')) return 'kdamond';

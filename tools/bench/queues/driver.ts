@@ -1,6 +1,7 @@
 import { cpuBetween, describeCpu, sampleCpu, type CpuUse } from './cpu';
-import { readAtFixedRate, readFlatOut, submitJobs, type ErrorTally, type ReadRun } from './load';
+import { submitJobs, type ErrorTally, type ReadRun } from './load';
 import type { Sink } from './sink';
+import { startStatusReader } from './status-reader-process';
 import type { UpkeepReport } from './upkeep';
 import { latencyPercentiles, type LatencyPercentiles, type Spread } from './stats';
 import type { QueueSystem } from './system';
@@ -172,19 +173,23 @@ export async function measureSystem(system: QueueSystem, sink: Sink, payload: Pa
       ids = completedIds;
     }
   }
-  const status = system.status;
-  if (status && ids.length > 0) {
-    const read = (): Promise<string> => status(ids[Math.floor(Math.random() * ids.length)] as string);
-    // Without it the first fixed-rate window measured the start-up instead: opening the client's
-    // connections and first runs of the read path held Switchyard to 1,750 reads/s for 3 s, a
-    // backlog whose p50 was 900 ms, against 2 ms once warm.
-    await readFlatOut(config.flatOutReaders, config.readWarmupMs, read);
-    for (let round = 1; round <= config.rounds; round += 1) {
-      const fixedRate = await measured(() => readAtFixedRate(config.fixedReadRate, config.readWindowMs, read));
-      log(`round ${round}, status reads at ${config.fixedReadRate}/s offered: ${readSummary(fixedRate.result, fixedRate.cpu)}`);
-      const flatOut = await measured(() => readFlatOut(config.flatOutReaders, config.readWindowMs, read));
-      log(`round ${round}, status reads flat out (${config.flatOutReaders} readers): ${readSummary(flatOut.result, flatOut.cpu)}`);
-      result.readRounds.push({ round, fixedRate: fixedRate.result, flatOut: flatOut.result, fixedRateCpu: fixedRate.cpu, flatOutCpu: flatOut.cpu });
+  const spec = system.statusReader?.();
+  if (spec && ids.length > 0) {
+    const reader = await startStatusReader(spec, ids);
+    try {
+      // Without it the first fixed-rate window measured the start-up instead: opening the client's
+      // connections and first runs of the read path held Switchyard to 1,750 reads/s for 3 s, a
+      // backlog whose p50 was 900 ms, against 2 ms once warm.
+      await reader.flatOut(config.flatOutReaders, config.readWarmupMs);
+      for (let round = 1; round <= config.rounds; round += 1) {
+        const fixedRate = await measured(() => reader.fixedRate(config.fixedReadRate, config.readWindowMs));
+        log(`round ${round}, status reads at ${config.fixedReadRate}/s offered: ${readSummary(fixedRate.result, fixedRate.cpu)}`);
+        const flatOut = await measured(() => reader.flatOut(config.flatOutReaders, config.readWindowMs));
+        log(`round ${round}, status reads flat out (${config.flatOutReaders} readers): ${readSummary(flatOut.result, flatOut.cpu)}`);
+        result.readRounds.push({ round, fixedRate: fixedRate.result, flatOut: flatOut.result, fixedRateCpu: fixedRate.cpu, flatOutCpu: flatOut.cpu });
+      }
+    } finally {
+      await reader.stop();
     }
   }
   return result;

@@ -5,8 +5,8 @@
  * embedded (one process on PGlite), driven through its public HTTP API, and distributed once more
  * with the submit command sent over NATS from this process, so the HTTP cost shows on its own.
  * Figures as min / median / max over rounds: jobs accepted/s with 1 and 32 submitters, jobs
- * completed/s end to end, submit→completed latency, status reads at 2,000/s offered and flat out;
- * then Switchyard ÷ peer ratios, and where the CPU went (by process, per job and per read). Results
+ * completed/s end to end, submit→completed latency, status reads at 2,000/s offered and flat out
+ * (sent from a process of their own, status-reader.ts); then Switchyard ÷ peer ratios, and where the CPU went (by process, per job and per read). Results
  * also go to bench-results/queues-<time>.json.
  *
  *   npm run bench                      (the issue's size: 10,000 jobs a round, 3 rounds, 5 s read windows;

@@ -8,6 +8,15 @@ export interface PeerProcess {
   stop(): Promise<void>;
 }
 
+/** Asks a forked child to stop, and kills it if it has not exited 15 s later. */
+export async function stopChild(child: ChildProcess, exited: Promise<void>, stopMessage: unknown): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.connected) child.send(stopMessage as object);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(killer);
+}
+
 /** Forks peer-worker.ts (under the same tsx loader as this process) and resolves once it is ready. */
 export async function startPeerWorker(config: PeerWorkerConfig, timeoutMs = 30_000): Promise<PeerProcess> {
   const child: ChildProcess = fork(join(__dirname, 'peer-worker.ts'), [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
@@ -30,13 +39,7 @@ export async function startPeerWorker(config: PeerWorkerConfig, timeoutMs = 30_0
       reject(new Error(`the ${config.system} worker exited with ${code}:\n${output}`));
     });
   });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(killer);
-  };
+  const stop = (): Promise<void> => stopChild(child, exited, { type: 'stop' } satisfies ParentMessage);
   child.send({ type: 'start', config } satisfies ParentMessage);
   try {
     await ready;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Sink } from './sink';
+import type { StatusReaderSpec } from './status-reader';
 import type { Payload } from './workload';
 
 /** How one job ended, as the system itself recorded it. */
@@ -33,8 +34,11 @@ export interface QueueSystem {
   setup(sink: Sink): Promise<void>;
   /** Submits one job; resolves with its id once the system has accepted it. */
   submit(payload: Payload): Promise<string>;
-  /** Reads one job's status by id; absent when this system has no read path of its own. */
-  readonly status?: (id: string) => Promise<string>;
+  /**
+   * How to read one job's status by id, for the status reads' own process (status-reader.ts);
+   * absent when this system has no read path of its own. Called after setup.
+   */
+  statusReader?(): StatusReaderSpec;
   /** Resolves when every job has ended, with when each ended, from the system's own records. */
   awaitCompletions(ids: readonly string[], options: AwaitOptions): Promise<Completion[]>;
   /**

@@ -22,9 +22,9 @@ export const redisFromEnv = (): { host: string; port: number } => {
 };
 
 /**
- * BullMQ: a Queue in this process submits (queue.add) and reads (queue.getJob), a Worker in its own
- * process delivers. Completion times are the jobs' own `finishedOn` (set by the worker on completion).
- * A prefix and queue name of its own per run; everything under the prefix is deleted at teardown.
+ * BullMQ: a Queue in this process submits (queue.add), one in the status reader's process reads
+ * (queue.getJob), a Worker in its own process delivers. Completion times are the jobs' own
+ * `finishedOn` (set by the worker on completion). A prefix and queue name of its own per run; everything under the prefix is deleted at teardown.
  */
 export function bullmqSystem(options: BullmqOptions): QueueSystem {
   const id = randomBytes(4).toString('hex');
@@ -65,11 +65,7 @@ export function bullmqSystem(options: BullmqOptions): QueueSystem {
       return job.id as string;
     },
 
-    async status(jobId: string) {
-      const job = await (queue as Queue).getJob(jobId);
-      if (!job) throw new Error(`no job ${jobId}`);
-      return job.finishedOn ? (job.failedReason ? 'failed' : 'completed') : job.processedOn ? 'active' : 'waiting';
-    },
+    statusReader: () => ({ system: 'bullmq', redis: options.redis, prefix, queue: queueName }),
 
     async awaitCompletions(ids: readonly string[], { stallMs }: AwaitOptions): Promise<Completion[]> {
       const q = queue as Queue;

@@ -15,8 +15,8 @@ export interface PgBossOptions {
 }
 
 /**
- * pg-boss: an instance in this process sends (boss.send) and reads (boss.getJobById), a worker
- * process runs `loops` work() polling loops. Completion times are the job rows' `completed_on`. It
+ * pg-boss: an instance in this process sends (boss.send), one in the status reader's process reads
+ * (boss.getJobById), a worker process runs `loops` work() polling loops. Completion times are the job rows' `completed_on`. It
  * lives in a throwaway database on the same PostgreSQL as Switchyard, dropped at teardown.
  */
 export function pgBossSystem(options: PgBossOptions): QueueSystem {
@@ -78,11 +78,7 @@ export function pgBossSystem(options: PgBossOptions): QueueSystem {
       return id;
     },
 
-    async status(jobId: string) {
-      const job = await (boss as PgBoss).getJobById(queueName, jobId);
-      if (!job) throw new Error(`no job ${jobId}`);
-      return job.state;
-    },
+    statusReader: () => ({ system: 'pg-boss', connectionString: (database as TestDatabase).url as string, queue: queueName }),
 
     async awaitCompletions(ids: readonly string[], { stallMs }: AwaitOptions): Promise<Completion[]> {
       await pollUntil(async () => (await finishedCount()) >= accepted, {

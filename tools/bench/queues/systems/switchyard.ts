@@ -234,7 +234,10 @@ export function switchyardHttpSystem(options: SwitchyardHttpOptions): QueueSyste
       return response.job.id;
     },
 
-    status: async (jobId: string) => (await client().get<JobResponse>(`/v1/jobs/${jobId}`)).job.status,
+    statusReader: () => {
+      const { baseUrl, adminKey } = installation as Installation;
+      return { system: 'switchyard', baseUrl, apiKey: adminKey };
+    },
 
     awaitCompletions: (ids, awaitOptions) => awaitSwitchyardCompletions(client(), sink as Sink, installation as Installation, ids, awaitOptions),
 
