@@ -6,12 +6,14 @@ import { handleCommand, jobDecider } from '@switchyard/jobs';
 import { jobsReadModelMigrations } from './migrations';
 import { createJobsProjection, rebuildJobsReadModel, type JobKindModel } from './jobs-projection';
 
-// A kind's own model: counts the printer acceptances it saw and keeps the last printer job id.
+// A kind's own model: counts the printer acceptances it saw and keeps the last printer job id; its
+// rows go without the input's document.
 const printModel: JobKindModel<{ accepted: number; printerJobId?: string }> = {
   kind: 'print',
   eventTypes: ['PrinterJobAccepted'],
   initialState: () => ({ accepted: 0 }),
   evolve: (state, event) => ({ accepted: state.accepted + 1, printerJobId: String(event.data['printerJobId']) }),
+  rowInput: ({ document: _document, ...kept }) => kept,
 };
 
 const at = (second: number): string => new Date(Date.UTC(2026, 10, 23, 12, 0, second)).toISOString();
@@ -52,6 +54,19 @@ describe.each(TEST_BACKENDS)('jobs read model on %s', (backend) => {
     [row] = (await sql<Record<string, unknown>>`SELECT * FROM jobs WHERE id = 'life'`.execute(database.db)).rows;
     expect(row).toMatchObject({ status: 'completed', progress: 100, version: 5 });
     expect(new Date(row?.['finished_at'] as string).toISOString()).toBe(at(4));
+  });
+
+  it("keeps of a job's input what its kind's model keeps, append after append; the log keeps all of it", async () => {
+    await submit('inline', 45, { input: { title: 'inline', document: 'XlhBXlha' } });
+    await run('inline', { type: 'StartJob', data: { now: at(46) } });
+    // Another process's projection reads the row before it writes: it too keeps what the kind keeps.
+    const other = new PostgresEventStore(database.db as never, { projections: [createJobsProjection([printModel])] });
+    await handleCommand(other, jobStreamId('inline'), { type: 'ReportProgress', data: { progress: 50, now: at(47) } }, jobDecider);
+    const [row] = (await sql<{ state: Record<string, unknown> }>`SELECT state FROM jobs WHERE id = 'inline'`.execute(database.db)).rows;
+    expect(row?.state).toMatchObject({ status: 'running', progress: 50, input: { title: 'inline' } });
+    expect(row?.state['input']).not.toHaveProperty('document');
+    const { events } = await store.readStream(jobStreamId('inline'));
+    expect(events[0]?.data['input']).toEqual({ title: 'inline', document: 'XlhBXlha' });
   });
 
   it('builds on what committed, not on a write that rolled back, when another process writes too', async () => {

@@ -21,6 +21,11 @@ export interface JobKindModel<State = unknown> {
   readonly eventTypes: readonly string[];
   initialState(): State;
   evolve(state: State, event: Event): State;
+  /**
+   * What of a job's input its row keeps, when not all of it: every status read parses the row, and
+   * every append rewrites it, while the event log keeps the input whole. Default: all of it.
+   */
+  rowInput?(input: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>>;
 }
 
 interface JobRowState {
@@ -196,6 +201,7 @@ class JobsModel {
   /** The row for one job from its state; every column is a function of the state. */
   private row(jobId: string, { lifecycle, kindState }: JobRowState, version: number) {
     if (!lifecycle.exists || lifecycle.status === null || lifecycle.kind === null || lifecycle.orgId === null) return undefined;
+    const rowInput = this.kinds.get(lifecycle.kind)?.rowInput;
     return {
       id: jobId,
       kind: lifecycle.kind,
@@ -210,7 +216,7 @@ class JobsModel {
       updated_at: (lifecycle.updatedAt ?? lifecycle.submittedAt) as string,
       finished_at: lifecycle.finishedAt,
       run_at: lifecycle.status === 'scheduled' ? lifecycle.runAt : null,
-      state: JSON.stringify(lifecycle),
+      state: JSON.stringify(rowInput ? { ...lifecycle, input: rowInput(lifecycle.input) } : lifecycle),
       kind_state: JSON.stringify(kindState ?? {}),
     };
   }

@@ -55,5 +55,8 @@ export const printKindModel = {
   eventTypes: PRINT_EVENT_TYPES_LIST,
   initialState: initialPrintState,
   evolve: (state: unknown, event: Event): PrintJobState => evolvePrint(state as PrintJobState, event),
+  // A small document travels in the input itself (up to 4 KiB, base64): the printer gets it from
+  // the job's first event, and no view shows it, so the row goes without.
+  rowInput: ({ document: _document, ...kept }: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> => kept,
 };
 

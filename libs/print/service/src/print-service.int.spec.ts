@@ -108,6 +108,10 @@ describe('print service with real printers', () => {
     expect(inputs[1]).not.toHaveProperty('document');
     const { rows } = await sql<{ size: number }>`SELECT size FROM blobs WHERE key = ${inputs[1]?.documentKey ?? ''}`.execute(database.db);
     expect(rows).toEqual([{ size: large.length }]);
+    // The jobs row, which every status read parses, goes without the inline document.
+    const [row] = (await sql<{ state: { input: Record<string, unknown> } }>`SELECT state FROM jobs WHERE id = ${jobs[0]?.print.jobId ?? ''}`.execute(database.db)).rows;
+    expect(row?.state.input).toMatchObject({ size: small.length, contentType: 'raw_base64' });
+    expect(row?.state.input).not.toHaveProperty('document');
   });
 
   it('prints a PDF on an IPP printer, keeping its job id', async () => {
