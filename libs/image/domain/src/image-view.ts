@@ -1,4 +1,5 @@
 import type { ImageJobType } from '@switchyard/contracts';
+import { isoInstant } from '@switchyard/jobs';
 import { inputOf, refundDue, type ImageJob } from './image-job';
 
 /** GET /v1/api/jobs/{job_id}, field for field as image-generation-jobs.txt lists them. */
@@ -14,8 +15,6 @@ export interface ImageJobView {
   output: { ads: { preview_url: string | null; error: { code: string; message: string } | null }[] } | null;
   error_code: string | null;
 }
-
-const iso = (value: string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
 function statusOf(job: ImageJob): ImageJobView['status'] {
   switch (job.lifecycle.status) {
@@ -57,9 +56,9 @@ export function imageJobView(job: ImageJob, previewUrl: (index: number) => strin
     id: job.lifecycle.jobId as string,
     job_type: input.jobType,
     status,
-    created_at: iso(job.lifecycle.submittedAt) as string,
-    started_at: iso(job.lifecycle.startedAt),
-    completed_at: iso(job.lifecycle.finishedAt),
+    created_at: isoInstant(job.lifecycle.submittedAt) as string,
+    started_at: isoInstant(job.lifecycle.startedAt),
+    completed_at: isoInstant(job.lifecycle.finishedAt),
     credit_cost: input.creditCost,
     credits_refunded: refundDue(job),
     output:

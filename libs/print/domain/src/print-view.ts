@@ -1,4 +1,4 @@
-import type { JobState } from '@switchyard/jobs';
+import { isoInstant, type JobState } from '@switchyard/jobs';
 import type { PrintContentType, PrintJobInput, PrintState } from '@switchyard/contracts';
 import type { PrintJobState } from './print-state';
 
@@ -17,8 +17,6 @@ export interface PrintJobContent {
   completedAt: string | null;
   cupsJobId: string | null;
 }
-
-const iso = (value: string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
 const WAITING_AT_PRINTER: readonly (string | null)[] = [null, 'pending', 'pending-held'];
 
@@ -74,8 +72,8 @@ export function printJobView(lifecycle: JobState, print: PrintJobState): PrintJo
     size: print.fetchedSize ?? input.size,
     state: printStateOf(lifecycle, print, rawSocket),
     error: errorOf(lifecycle),
-    createdAt: iso(lifecycle.submittedAt) as string,
-    completedAt: iso(lifecycle.finishedAt),
+    createdAt: isoInstant(lifecycle.submittedAt) as string,
+    completedAt: isoInstant(lifecycle.finishedAt),
     // CUPS names a job <printer>-<id> (print-jobs.txt: "ProxyBox_Labels-42").
     cupsJobId: print.printerJobId === null ? null : `${input.printer}-${print.printerJobId}`,
   };
