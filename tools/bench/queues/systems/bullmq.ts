@@ -24,7 +24,8 @@ export const redisFromEnv = (): { host: string; port: number } => {
 /**
  * BullMQ: a Queue in this process submits (queue.add), one in the status reader's process reads
  * (queue.getJob), a Worker in its own process delivers. Completion times are the jobs' own
- * `finishedOn` (set by the worker on completion). A prefix and queue name of its own per run; everything under the prefix is deleted at teardown.
+ * `finishedOn` (set by the worker on completion). A prefix and queue name of its own per run;
+ * everything under the prefix is deleted at teardown.
  */
 export function bullmqSystem(options: BullmqOptions): QueueSystem {
   const id = randomBytes(4).toString('hex');

@@ -16,8 +16,9 @@ export interface PgBossOptions {
 
 /**
  * pg-boss: an instance in this process sends (boss.send), one in the status reader's process reads
- * (boss.getJobById), a worker process runs `loops` work() polling loops. Completion times are the job rows' `completed_on`. It
- * lives in a throwaway database on the same PostgreSQL as Switchyard, dropped at teardown.
+ * (boss.getJobById), a worker process runs `loops` work() polling loops. Completion times are the
+ * job rows' `completed_on`. It lives in a throwaway database on the same PostgreSQL as Switchyard,
+ * dropped at teardown.
  */
 export function pgBossSystem(options: PgBossOptions): QueueSystem {
   const queueName = 'deliveries';
