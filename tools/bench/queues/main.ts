@@ -6,8 +6,9 @@
  * with the submit command sent over NATS from this process, so the HTTP cost shows on its own.
  * Figures as min / median / max over rounds: jobs accepted/s with 1 and 32 submitters, jobs
  * completed/s end to end, submit→completed latency, status reads at 2,000/s offered and flat out
- * (sent from a process of their own, status-reader.ts); then Switchyard ÷ peer ratios, and where the CPU went (by process, per job and per read). Results
- * also go to bench-results/queues-<time>.json.
+ * (sent from a process of their own, status-reader.ts); then Switchyard ÷ peer ratios, and where
+ * the CPU went (by process, per job and per read). Results also go to
+ * bench-results/queues-<time>.json.
  *
  *   npm run bench                      (the issue's size: 10,000 jobs a round, 3 rounds, 5 s read windows;
  *                                       11 to 30 minutes on 2 CPUs, as fast as the machine runs that day)
@@ -18,8 +19,8 @@
  *
  * Systems: bullmq, pg-boss, switchyard-distributed, switchyard-nats, switchyard-embedded. Needs
  * PostgreSQL (SWITCHYARD_TEST_DATABASE_URL), NATS with JetStream (NATS_URL) and Redis (REDIS_URL)
- * on their local defaults.
- * When that PostgreSQL runs with autovacuum off, the bench does its work on the systems' databases (upkeep.ts).
+ * on their local defaults. When that PostgreSQL runs with autovacuum off, the bench does its work on
+ * the systems' databases (upkeep.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -9,9 +9,9 @@ export interface PeerProcess {
 }
 
 /** Asks a forked child to stop, and kills it if it has not exited 15 s later. */
-export async function stopChild(child: ChildProcess, exited: Promise<void>, stopMessage: unknown): Promise<void> {
+export async function stopChild(child: ChildProcess, exited: Promise<void>, stopMessage: object): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  if (child.connected) child.send(stopMessage as object);
+  if (child.connected) child.send(stopMessage);
   const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(killer);
