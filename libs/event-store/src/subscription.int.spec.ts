@@ -195,6 +195,64 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     expect(seenAfterCommit[0]).toBeGreaterThan(0);
   });
 
+  it('at least once, holds no transaction while its handler runs, and hands a failed batch over again', async () => {
+    await store.appendToStream('job-alo1', [event('A', 1), event('B', 2)]);
+    const handled: number[][] = [];
+    const errors: unknown[] = [];
+    let calls = 0;
+    const subscription = store.subscribe(
+      'at-least-once',
+      async (events) => {
+        calls += 1;
+        // Another statement can lock the checkpoint row now (PGlite's one session is free, too): no
+        // poll's transaction holds it.
+        await sql`SELECT consumer FROM subscription_checkpoints WHERE consumer = 'at-least-once' FOR UPDATE NOWAIT`.execute(database.db);
+        handled.push(events.map((e) => e.data['n'] as number));
+        if (calls === 1) throw new Error('failed after handling');
+      },
+      { atLeastOnce: true, streamPrefixes: ['job-alo'], onError: (error) => errors.push(error) },
+    );
+    running.push(subscription);
+    await subscription.caughtUp();
+    expect(errors).toHaveLength(1);
+    // The failed batch came again whole; the checkpoint moved only past the one that succeeded.
+    expect(handled).toEqual([
+      [1, 2],
+      [1, 2],
+    ]);
+    await subscription.stop();
+
+    await store.appendToStream('job-alo1', [event('C', 3)]);
+    const after: RecordedEvent[] = [];
+    await follow('at-least-once', after, { atLeastOnce: true, streamPrefixes: ['job-alo'] }).caughtUp();
+    expect(after.map((e) => e.data['n'])).toEqual([3]);
+  });
+
+  it('at least once, leaves the checkpoint to an instance that moved it while its handler ran', async () => {
+    await store.appendToStream('job-cas1', [event('A', 1)]);
+    const seen: RecordedEvent[] = [];
+    const subscription = store.subscribe(
+      'at-least-once-cas',
+      async (events) => {
+        seen.push(...events);
+        // Another instance takes the lease over and moves the checkpoint meanwhile.
+        if (seen.length === 1) {
+          await sql`UPDATE subscription_checkpoints SET owner = 'other', lease_expires_at = now() + interval '1 hour',
+              global_position = global_position + 1 WHERE consumer = 'at-least-once-cas'`.execute(database.db);
+        }
+      },
+      { atLeastOnce: true, streamPrefixes: ['job-cas'], idlePollMs: 5 },
+    );
+    running.push(subscription);
+    await eventually(() => seen.length === 1, { message: 'the first batch handled' });
+    // Stopping waits for the poll to end: its move found the row changed and left it as the other
+    // wrote it (a plain move would have taken the lease back, and stop() would then clear it).
+    await subscription.stop();
+    const { rows } = await sql<{ owner: string | null }>`SELECT owner FROM subscription_checkpoints WHERE consumer = 'at-least-once-cas'`.execute(database.db);
+    expect(rows).toEqual([{ owner: 'other' }]);
+    expect(seen.map((e) => e.data['n'])).toEqual([1]);
+  });
+
   it('passes only the event types and stream prefixes asked for, and moves past the rest', async () => {
     await store.appendToStream('job-x1', [event('Wanted', 1), event('Unwanted', 2)]);
     await store.appendToStream('credits-x1', [event('Wanted', 3)]);

@@ -3,7 +3,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { JOB_STREAM_PREFIX, type RecordedEvent } from '@switchyard/contracts';
 import { PREPARED } from './database';
 import { toRecordedEvent, type EventRow } from './rows';
-import type { AfterCommit, EventStoreDb, Subscription, SubscriptionHandler, SubscriptionOptions } from './types';
+import type { AfterCommit, EventStoreDb, EventStoreTx, Subscription, SubscriptionHandler, SubscriptionOptions } from './types';
 
 type PollOutcome = 'drained' | 'more' | 'standby';
 
@@ -93,7 +93,8 @@ export const pollStatement = (
  * Follows the log in (transaction_id, global_position) order, reading only rows whose transaction
  * is older than every transaction still running (`pg_snapshot_xmin`). A transaction that took an
  * early position but commits late is therefore never skipped: nothing after it is read until it
- * ends. The checkpoint moves in the handler's own transaction, so a batch is applied exactly once.
+ * ends. The checkpoint moves in the handler's own transaction, so a batch is applied exactly once
+ * (at least once, for a handler that asked for no transaction: see SubscriptionOptions.atLeastOnce).
  * A lease on the checkpoint row keeps one instance per consumer name active; others stand by.
  *
  * An idle instance that holds the lease looks before it polls: one statement, no transaction and
@@ -278,7 +279,7 @@ export class PollingSubscription implements Subscription {
     const startedAt = Date.now();
     const limit = this.limit();
     let renewed = false;
-    const outcome = await this.db.transaction().execute(async (tx): Promise<PollOutcome> => {
+    const pollIn = async (tx: EventStoreTx): Promise<PollOutcome> => {
       // Look without locking first, so a standby never holds the row the active instance needs. An
       // instance whose lease is fresh is the only one polling: it goes straight to the lock.
       if (!this.holdsLease()) {
@@ -315,17 +316,27 @@ export class PollingSubscription implements Subscription {
       const moved = checkpointAfter !== stored;
       const leaseDue = checkpoint.owner !== this.instanceId || Date.now() - this.leaseRenewedAt > this.leaseMs / 3;
       if (moved || leaseDue) {
-        await sql`${sql.raw(PREPARED)} UPDATE subscription_checkpoints
+        // At least once, nothing holds the row since the poll: move it only as the poll found it.
+        const unchanged = this.options.atLeastOnce
+          ? sql`AND transaction_id = ${stored.transactionId}::xid8 AND global_position = ${stored.position}::bigint
+              AND owner IS NOT DISTINCT FROM ${checkpoint.owner}`
+          : sql``;
+        const { rows: updated } = await sql`${sql.raw(PREPARED)} UPDATE subscription_checkpoints
           SET transaction_id = ${checkpointAfter.transactionId}::xid8,
               global_position = ${checkpointAfter.position}::bigint,
               owner = ${this.instanceId},
               lease_expires_at = now() + ${this.leaseMs} * interval '1 millisecond',
               updated_at = now()
-          WHERE consumer = ${this.consumer}`.execute(tx);
+          WHERE consumer = ${this.consumer} ${unchanged}
+          RETURNING consumer`.execute(tx);
+        // Another instance moved it or took it over meanwhile: it goes on from there, this one stands by.
+        if (updated.length === 0) return 'standby';
         renewed = true;
       }
       return drained ? 'drained' : 'more';
-    });
+    };
+    // Without a transaction, the database itself runs each statement: see SubscriptionOptions.atLeastOnce.
+    const outcome = this.options.atLeastOnce ? await pollIn(this.db as unknown as EventStoreTx) : await this.db.transaction().execute(pollIn);
     if (renewed) this.leaseRenewedAt = startedAt;
     this.behind = outcome === 'more';
     // Committed, and this instance holds the lease: the checkpoint is what this poll left.

@@ -139,6 +139,15 @@ export interface SubscriptionOptions {
   leaseMs?: number;
   /** Called when a batch fails; the batch is retried from the same checkpoint. */
   onError?: (error: unknown) => void;
+  /**
+   * For a handler that writes nothing to the database and may see a batch twice (one whose effect
+   * is idempotent elsewhere, as the relay's publishes are by msgID): each poll and the checkpoint's
+   * move are statements of their own, with no transaction held open while the handler runs, and
+   * the checkpoint moves only if no other instance moved or took it meanwhile. A crash between the
+   * handler and that move, or a lease taken over during the handler, hands the batch to a handler
+   * again. The handler's `tx` is then the database itself.
+   */
+  atLeastOnce?: boolean;
 }
 
 /** Work a handler wants done only once its transaction committed (start a job it just claimed). */
