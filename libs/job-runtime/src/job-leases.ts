@@ -1,21 +1,42 @@
 import { sql, type Kysely, type QueryExecutorProvider } from 'kysely';
-import { GroupCommit, PREPARED, type QueuedAppend } from '@switchyard/event-store';
+import { streamEntityId, type JobEventType, type RecordedEvent } from '@switchyard/contracts';
+import { PREPARED, type InlineProjection } from '@switchyard/event-store';
 
 // Anything a raw statement runs on: the database or an open transaction of any schema.
 type Executor = QueryExecutorProvider;
 
-/** A finished job's lease, waiting to be let go with the others that ended meanwhile. */
-interface QueuedRelease extends QueuedAppend<void> {
-  readonly jobId: string;
-  readonly workerId: string;
-}
+/**
+ * The events that end a run: the job's end, or a wait (a retry's backoff, a block) after which a
+ * new claim writes a lease of its own.
+ */
+export const RUN_ENDING_EVENTS: readonly JobEventType[] = ['JobCompleted', 'JobFailed', 'JobCancelled', 'JobExpired', 'JobRetryScheduled', 'JobBlocked'];
+
+const leasesOf = (streams: readonly string[]): string =>
+  JSON.stringify([...new Set(streams)].map((stream) => ({ job_id: streamEntityId(stream), stream_id: stream })));
+
+/**
+ * Lets a job's lease go in the statement (or transaction) that records the end of its run, so an
+ * ended run needs no statement of its own for it, and a run whose end could not be recorded keeps
+ * its lease: the job is taken over once it expires. The event store of every process that runs
+ * a JobWorkerHost must have it among its projections.
+ */
+export const jobLeasesProjection: InlineProjection = {
+  name: 'job-leases',
+  canHandle: RUN_ENDING_EVENTS,
+  // Only where the append took its version: `claim` holds the stream.
+  planAppends: (appends) => ({
+    statement: sql`DELETE FROM job_leases l USING jsonb_to_recordset(${leasesOf(appends.map((append) => append.streamId))}::jsonb) AS r(job_id text, stream_id text)
+      JOIN claim ON claim.stream_id = r.stream_id
+      WHERE l.job_id = r.job_id`,
+  }),
+  async handle(events: readonly RecordedEvent[], tx) {
+    await sql`${sql.raw(PREPARED)} DELETE FROM job_leases l USING jsonb_to_recordset(${leasesOf(events.map((event) => event.streamId))}::jsonb) AS r(job_id text, stream_id text)
+      WHERE l.job_id = r.job_id`.execute(tx);
+  },
+};
 
 /** Who runs which job: a lease per running job, renewed while its worker lives. */
 export class JobLeases {
-  // Jobs end in bursts: the leases of those that ended while one release was being written go in
-  // the next statement together, the way appends are grouped.
-  private readonly releases = new GroupCommit<QueuedRelease>((group) => this.releaseAll(group), { maxInFlight: 1, maxGroup: 256 });
-
   constructor(
     private readonly db: Kysely<unknown>,
     private readonly leaseMs: number,
@@ -40,16 +61,12 @@ export class JobLeases {
       WHERE worker_id = ${workerId} AND job_id IN (${sql.join(jobIds)})`.execute(this.db);
   }
 
-  /** Lets a finished job's lease go, unless another worker has taken it over meanwhile. */
-  release(jobId: string, workerId: string): Promise<void> {
-    return new Promise((resolve, reject) => this.releases.submit({ streamId: jobId, jobId, workerId, resolve, reject }));
-  }
-
-  private async releaseAll(group: readonly QueuedRelease[]): Promise<void> {
-    const leases = JSON.stringify(group.map(({ jobId, workerId }) => ({ job_id: jobId, worker_id: workerId })));
-    await sql`${sql.raw(PREPARED)} DELETE FROM job_leases l USING jsonb_to_recordset(${leases}::jsonb) AS r(job_id text, worker_id text)
-      WHERE l.job_id = r.job_id AND l.worker_id = r.worker_id`.execute(this.db);
-    for (const release of group) release.resolve();
+  /**
+   * Lets a lease go, unless another worker has taken it over meanwhile. Only for a job that ended
+   * without its lease going (see jobLeasesProjection).
+   */
+  async release(jobId: string, workerId: string): Promise<void> {
+    await sql`DELETE FROM job_leases WHERE job_id = ${jobId} AND worker_id = ${workerId}`.execute(this.db);
   }
 
   /** Takes over up to `limit` jobs whose worker stopped renewing; each goes to one taker only. */

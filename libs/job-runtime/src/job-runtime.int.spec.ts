@@ -14,7 +14,7 @@ import { createTestDatabase, eventually, TEST_BACKENDS, type TestDatabase } from
 import { handleCommand, jobDecider, type JobState } from '@switchyard/jobs';
 import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
 import { InProcessEventConsumers, messagingMigrations } from '@switchyard/messaging';
-import { JobLeases } from './job-leases';
+import { jobLeasesProjection, JobLeases } from './job-leases';
 import { JobWorkerHost, type JobExecutor, type JobWorkerHostOptions } from './job-worker-host';
 import { jobRuntimeMigrations } from './migrations';
 import { submitJob } from './submit-job';
@@ -36,23 +36,6 @@ class StreamReads implements KyselyPlugin {
   }
 }
 
-/** Leases whose release waits until the test opens the gate. */
-class GatedLeases extends JobLeases {
-  released = 0;
-  private gate: Promise<void> = Promise.resolve();
-  open: () => void = () => undefined;
-
-  close(): void {
-    this.gate = new Promise((resolve) => (this.open = resolve));
-  }
-
-  override async release(jobId: string, workerId: string): Promise<void> {
-    await this.gate;
-    await super.release(jobId, workerId);
-    this.released += 1;
-  }
-}
-
 let counter = 0;
 const newJobId = (): string => `t${process.pid}x${++counter}`;
 
@@ -67,7 +50,7 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
       ...messagingMigrations,
       ...jobRuntimeMigrations,
     });
-    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection()] });
+    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection(), jobLeasesProjection] });
   });
   afterEach(async () => {
     await Promise.all(hosts.splice(0).map((host) => host.stop()));
@@ -101,6 +84,8 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
     });
   const status = async (jobId: string): Promise<string | undefined> =>
     (await sql<{ status: string }>`SELECT status FROM jobs WHERE id = ${jobId}`.execute(database.db)).rows[0]?.status;
+  const leased = async (jobId: string): Promise<number> =>
+    (await sql`SELECT job_id FROM job_leases WHERE job_id = ${jobId}`.execute(database.db)).rows.length;
   const jobCount = async (): Promise<number> =>
     (await sql<{ n: number }>`SELECT count(*)::int AS n FROM jobs`.execute(database.db)).rows[0]?.n ?? 0;
 
@@ -184,21 +169,19 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
     expect(await jobCount()).toBe(before + 1);
   });
 
-  it('claims a queued job, runs it after the claim committed, and releases its lease', async () => {
+  it('claims a queued job, runs it after the claim committed, and lets its lease go with its end', async () => {
     await host(completing).start();
     const { jobId } = await submit();
     await eventually(async () => (await status(jobId)) === 'completed', { message: `${jobId} completed` });
     const { events } = await store.readStream(jobStreamId(jobId));
     expect(events.map((e) => e.type)).toEqual(['JobSubmitted', 'JobQueued', 'JobStarted', 'JobCompleted']);
-    // The lease goes once the executor returned, just after the job's end committed.
-    await eventually(async () => (await sql`SELECT * FROM job_leases WHERE job_id = ${jobId}`.execute(database.db)).rows.length === 0, {
-      message: `${jobId}'s lease released`,
-    });
+    // The lease went in the statement that recorded the end, which wrote the status just read.
+    expect(await leased(jobId)).toBe(0);
   });
 
   it('claims a job this process submitted without reading it, and one changed since only as it now is', async () => {
     const reads = new StreamReads();
-    const counted = new PostgresEventStore(database.db.withPlugin(reads) as never, { projections: [createJobsProjection()] });
+    const counted = new PostgresEventStore(database.db.withPlugin(reads) as never, { projections: [createJobsProjection(), jobLeasesProjection] });
     const fresh = await submit();
     if (!fresh.created) throw new Error('a first submission creates its job');
     const first = host(completing, { store: counted });
@@ -258,61 +241,80 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
     await eventually(async () => (await Promise.all(jobIds.map(status))).every((s) => s === 'completed'), { message: 'all nine completed' });
   });
 
-  it("frees an ended job's slot before its lease is let go, and keeps the lease of a job claimed again meanwhile", async () => {
-    const leases = new GatedLeases(database.db, 10_000);
-    leases.close();
-    const leased = async (jobId: string): Promise<number> =>
-      (await sql`SELECT job_id FROM job_leases WHERE job_id = ${jobId}`.execute(database.db)).rows.length;
-    const starts = async (jobId: string): Promise<number> =>
-      (await store.readStream(jobStreamId(jobId))).events.filter((event) => event.type === 'JobStarted').length;
-    const runs: string[] = [];
+  it('lets a lease go with a retry, writes it again with the retry\'s claim, and lets it go with the end', async () => {
+    const now = (): string => new Date().toISOString();
+    let runs = 0;
     let finish: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const now = (): string => new Date().toISOString();
     const executor: JobExecutor = {
       run: async (jobId) => {
-        runs.push(jobId);
-        if (jobId === retried && runs.filter((id) => id === retried).length === 1) {
+        runs += 1;
+        if (runs === 1) {
           await handleCommand(store, jobStreamId(jobId), { type: 'FailJob', data: { code: 'FLAKY', message: 'once', retryable: true, now: now() } }, jobDecider);
           return;
         }
-        if (jobId === retried) await finished;
+        await finished;
         await handleCommand(store, jobStreamId(jobId), { type: 'CompleteJob', data: { now: now() } }, jobDecider);
       },
       resume: () => Promise.resolve(),
     };
-    // One slot: the retried job's first run fails (retry in a second); its lease's release is held.
-    const { jobId: retried } = await submit({ kind: 'image', maxAttempts: 2 });
-    await host(executor, { kind: 'image', concurrency: 1, leases }).start();
-    await eventually(async () => (await status(retried)) === 'scheduled', { message: 'first run failed, retry scheduled' });
-    // Another job gets the freed slot and completes while that release still waits.
-    const { jobId: next } = await submit({ kind: 'image' });
-    await eventually(async () => (await status(next)) === 'completed', { message: 'the next job ran in the freed slot' });
-    expect(await leased(retried)).toBe(1);
-    // The retry is claimed (its lease written again) before the old release has gone through, which
-    // then deletes that lease: the second run starts only once its lease is back.
-    await eventually(async () => (await starts(retried)) === 2, { message: 'retry claimed' });
-    leases.open();
-    await eventually(() => leases.released >= 2, { message: 'the held releases went through' });
-    await eventually(() => runs.length === 3, { message: 'second run started' });
-    expect(await leased(retried)).toBe(1);
+    const { jobId } = await submit({ kind: 'image', maxAttempts: 2 });
+    await host(executor, { kind: 'image', concurrency: 1 }).start();
+    await eventually(async () => (await status(jobId)) === 'scheduled', { message: 'first run failed, retry scheduled' });
+    expect(await leased(jobId)).toBe(0);
+    await eventually(() => runs === 2, { message: 'retry claimed and running' });
+    expect(await leased(jobId)).toBe(1);
     finish();
-    await eventually(async () => (await status(retried)) === 'completed', { message: 'retry completed' });
-    await eventually(async () => (await leased(retried)) + (await leased(next)) === 0, { message: 'leases let go' });
+    await eventually(async () => (await status(jobId)) === 'completed', { message: 'retry completed' });
+    expect(await leased(jobId)).toBe(0);
   });
 
-  it('releases leases that end together, but not one another worker has taken over', async () => {
+  it('keeps the lease of a run whose end could not be recorded, so the job is taken over', async () => {
+    // The first worker's store cannot record a JobFailed, as if the database went away just then.
+    class RefuseFailures implements KyselyPlugin {
+      transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+        const values = node.kind === 'RawNode' ? node.parameters.flatMap((parameter) => (ValueNode.is(parameter) ? [parameter.value] : [])) : [];
+        if (values.some((value) => typeof value === 'string' && value.includes('"JobFailed"'))) throw new Error('database unreachable');
+        return node;
+      }
+      transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+        return Promise.resolve(result);
+      }
+    }
+    const refusing = new PostgresEventStore(database.db.withPlugin(new RefuseFailures()) as never, { projections: [createJobsProjection(), jobLeasesProjection] });
+    const failing = host({ run: async () => Promise.reject(new Error('printer on fire')), resume: async () => undefined }, {
+      kind: 'image',
+      store: refusing,
+      leaseMs: 300,
+    });
+    await failing.start();
+    const { jobId } = await submit({ kind: 'image', maxAttempts: 1 });
+    await eventually(async () => (await status(jobId)) === 'running' && failing.running === 0, { message: 'the run ended unrecorded' });
+    await failing.stop();
+    expect(await leased(jobId)).toBe(1);
+    // Its lease expires unrenewed, and another worker takes the job over and ends it.
+    await host(completing, { kind: 'image', leaseMs: 300 }).start();
+    await eventually(async () => (await status(jobId)) === 'completed', { message: 'taken over and completed' });
+    expect(await leased(jobId)).toBe(0);
+  });
+
+  it('lets go the lease of a job a takeover finds ended, but not one another worker has taken over', async () => {
+    // A job that ended in a process whose store let no lease go: its lease outlived it.
+    const { jobId } = await submit({ kind: 'image' });
+    await handleCommand(store, jobStreamId(jobId), { type: 'StartJob', data: { workerId: 'gone', now: new Date().toISOString() } }, jobDecider);
+    await handleCommand(store, jobStreamId(jobId), { type: 'CompleteJob', data: { now: new Date().toISOString() } }, jobDecider);
+    await sql`INSERT INTO job_leases (job_id, kind, worker_id, expires_at) VALUES (${jobId}, 'image', 'gone', now() - interval '1 second')`.execute(database.db);
+    const resumed: string[] = [];
+    await host({ run: async () => undefined, resume: async (id) => void resumed.push(id) }, { kind: 'image', leaseMs: 300 }).start();
+    await eventually(async () => resumed.includes(jobId) && (await leased(jobId)) === 0, { message: 'taken over, found ended, let go' });
+
     const leases = new JobLeases(database.db, 10_000);
-    const jobIds = Array.from({ length: 20 }, () => newJobId());
-    await leases.claimAll(database.db, jobIds, 'print', 'worker-1');
-    const [takenOver] = jobIds as [string];
-    await leases.claim(database.db, takenOver, 'print', 'worker-2');
-    // The first release is written at once; the other 19 arrive meanwhile and go in one statement.
-    await Promise.all(jobIds.map((jobId) => leases.release(jobId, 'worker-1')));
-    const { rows } = await sql`SELECT job_id, worker_id FROM job_leases WHERE job_id IN (${sql.join(jobIds)})`.execute(database.db);
-    expect(rows).toEqual([{ job_id: takenOver, worker_id: 'worker-2' }]);
-    await leases.release(takenOver, 'worker-2');
-    expect((await sql`SELECT job_id FROM job_leases WHERE job_id = ${takenOver}`.execute(database.db)).rows).toEqual([]);
+    const other = newJobId();
+    await leases.claim(database.db, other, 'print', 'worker-2');
+    await leases.release(other, 'worker-1');
+    expect(await leased(other)).toBe(1);
+    await leases.release(other, 'worker-2');
+    expect(await leased(other)).toBe(0);
   });
 
   it('takes over a job whose worker stopped renewing its lease, and resumes it without starting it again', async () => {

@@ -8,6 +8,7 @@ import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-
 import { JetStreamEventConsumers, messagingMigrations, startRelay, type Relay } from '@switchyard/messaging';
 import { createTestEventsStream, type TestEventsStream } from '@switchyard/messaging/testing';
 import { JobWorkerHost, type JobExecutor } from './job-worker-host';
+import { jobLeasesProjection } from './job-leases';
 import { jobRuntimeMigrations } from './migrations';
 import { submitJob } from './submit-job';
 
@@ -24,7 +25,7 @@ describe('job runtime on JetStream', () => {
 
   beforeAll(async () => {
     database = await createPostgresTestDatabase('job_runtime_js', { ...jobsReadModelMigrations, ...messagingMigrations, ...jobRuntimeMigrations });
-    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection()] });
+    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection(), jobLeasesProjection] });
     stream = await createTestEventsStream();
     relay = startRelay({ store, js: jetstream(stream.nc), streamName: stream.name, subjectRoot: stream.subjectRoot, subscription: { idlePollMs: 10 } });
   });

@@ -90,7 +90,8 @@ const nothingToStart = (error: unknown): boolean => isDomainError(error, 'ILLEGA
  * Runs one kind's jobs: claims each queued job in the consumer's transaction (JobStarted and a
  * lease commit together, so a second claim loses on the stream version), runs it after the commit,
  * renews its lease while it runs, takes over jobs whose worker's lease expired, and releases
- * scheduled jobs when they are due. The same in both run modes: only `consumers` differs.
+ * scheduled jobs when they are due. The same in both run modes: only `consumers` differs. The
+ * store must have jobLeasesProjection: the event that ends a run lets its lease go.
  */
 export class JobWorkerHost<E extends Event, State> {
   readonly workerId: string;
@@ -102,8 +103,8 @@ export class JobWorkerHost<E extends Event, State> {
   /** Jobs this process submitted, as their submission left them: their claim need not read them. */
   private readonly submitted = new Map<string, ClaimedJob<State>>();
   private readonly finished = new Set<() => void>();
-  /** Leases of runs that ended, still being let go, by job. */
-  private readonly releasing = new Map<string, Promise<void>>();
+  /** Leases of resumed runs that ended, still being let go. */
+  private readonly releasing = new Set<Promise<void>>();
   private consumer: RunningConsumer | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
@@ -235,7 +236,7 @@ export class JobWorkerHost<E extends Event, State> {
     await this.consumer?.stop();
     for (const controller of this.active.values()) controller.abort();
     await this.idle();
-    await Promise.all(this.releasing.values());
+    await Promise.all(this.releasing);
   }
 
   /** Resolves when `jobs` more jobs could run here, or the worker is stopping, or after `withinMs`. */
@@ -328,19 +329,17 @@ export class JobWorkerHost<E extends Event, State> {
     if (this.active.has(jobId)) return;
     const controller = new AbortController();
     this.active.set(jobId, controller);
-    const { executor, kind } = this.options;
-    const run = (): Promise<ExecutorOutcome> =>
-      how === 'run' ? executor.run(jobId, controller.signal, claimed) : executor.resume(jobId, controller.signal);
-    // The job's last run here may still be letting its lease go, which could delete the lease this
-    // claim just wrote: once that is done, the lease is written again before the job runs.
-    const releasing = this.releasing.get(jobId);
-    const work = releasing ? releasing.then(() => this.leases.claim(this.options.db, jobId, kind, this.workerId)).then(run) : run();
+    const { executor } = this.options;
+    const work = how === 'run' ? executor.run(jobId, controller.signal, claimed) : executor.resume(jobId, controller.signal);
+    let letGo = false;
     void work
       .then(async (recorded) => {
         if (controller.signal.aborted) return;
         // An executor must end the job; one that returned without doing so must not strand it.
         const status = recorded ?? (await this.statusOf(jobId));
         if (status === 'running') await this.failUnexpectedly(jobId, 'the executor returned without finishing the job');
+        // A takeover may find the job ended by a process whose store let no lease go.
+        else letGo = how === 'resume';
       })
       .catch(async (error: unknown) => {
         this.logger.error({ jobId, err: error }, 'job execution failed unexpectedly');
@@ -348,25 +347,20 @@ export class JobWorkerHost<E extends Event, State> {
       })
       .finally(() => {
         this.active.delete(jobId);
-        // A stopping worker keeps its leases: the job resumes on whoever takes them over.
-        if (!controller.signal.aborted) this.release(jobId);
+        // The event that ended the run let its lease go (jobLeasesProjection). A run whose end was
+        // not recorded keeps it, as a stopping worker keeps its leases: whoever takes them over
+        // resumes the job.
+        if (letGo) this.release(jobId);
         for (const check of [...this.finished]) check();
       });
   }
 
-  /**
-   * Lets an ended run's lease go, after its slot was freed. What the run recorded has committed:
-   * the job ended, or waits for a retry whose claim writes a lease of its own (see launch). So the
-   * lease only keeps a takeover away from a job that needs none, and the next job need not wait
-   * for the write (a tenth of a print job's time in a slot).
-   */
+  /** Lets a resumed run's lease go, after its slot was freed, unless another worker took it over meanwhile. */
   private release(jobId: string): void {
     const released: Promise<void> = this.leases
       .release(jobId, this.workerId)
       .catch((error: unknown) => this.logger.warn({ jobId, err: error }, 'could not let a lease go; it expires'))
-      .finally(() => {
-        if (this.releasing.get(jobId) === released) this.releasing.delete(jobId);
-      });
-    this.releasing.set(jobId, released);
+      .finally(() => this.releasing.delete(released));
+    this.releasing.add(released);
   }
 }

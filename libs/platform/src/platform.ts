@@ -9,7 +9,7 @@ import { accountsMigrations } from '@switchyard/accounts';
 import { creditsMigrations, creditsProjection } from '@switchyard/credits';
 import { imageKindModel } from '@switchyard/image/domain';
 import { Autovacuum, migrateToLatest, openDatabase, parseDatabaseUrl, PostgresEventStore, type DatabaseConfig, type EventStoreDb } from '@switchyard/event-store';
-import { jobRuntimeMigrations } from '@switchyard/job-runtime';
+import { jobLeasesProjection, jobRuntimeMigrations } from '@switchyard/job-runtime';
 import { createJobsProjection, JobCache, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
 import {
   connectNats,
@@ -129,7 +129,7 @@ export async function openPlatformStorage(config: PlatformConfig, options: Platf
   // Another process may write a shared PostgreSQL, and none would tell this one.
   const jobCache = database.driver === 'pglite' && config.JOB_CACHE_MAX_BYTES > 0 ? new JobCache({ maxBytes: config.JOB_CACHE_MAX_BYTES }) : undefined;
   const store = new PostgresEventStore(db as unknown as EventStoreDb, {
-    projections: [createJobsProjection([printKindModel, imageKindModel], { cache: jobCache }), creditsProjection],
+    projections: [createJobsProjection([printKindModel, imageKindModel], { cache: jobCache }), creditsProjection, jobLeasesProjection],
     // PGlite runs one statement at a time: a second group in flight would only wait for the first,
     // when it could have joined the next group instead.
     groupCommit: config.APPEND_GROUP_MAX > 1 && { maxGroup: config.APPEND_GROUP_MAX, maxInFlight: database.driver === 'pglite' ? 1 : 2 },

@@ -6,7 +6,7 @@ import type { CommandEnvelope, Principal } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '@switchyard/event-store/testing';
 import { CreditsLedger, creditsMigrations, creditsProjection, retryOnVersionConflict } from '@switchyard/credits';
-import { jobRuntimeMigrations } from '@switchyard/job-runtime';
+import { jobLeasesProjection, jobRuntimeMigrations } from '@switchyard/job-runtime';
 import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
 import { InProcessEventConsumers, messagingMigrations } from '@switchyard/messaging';
 import { imageJobView, imageKindModel, type ImageJob } from '@switchyard/image/domain';
@@ -48,7 +48,7 @@ describe('image service', () => {
       ...messagingMigrations,
       ...creditsMigrations,
     }, 40);
-    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection([imageKindModel]), creditsProjection] });
+    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection([imageKindModel]), creditsProjection, jobLeasesProjection] });
     ledger = new CreditsLedger(store, database.db);
     blobs = new PostgresBlobStore(database.db);
     renderer = new AdRenderPool({ workers: 2, timeoutMs: 20_000 });

@@ -5,7 +5,7 @@ import { jobStreamId, type CommandEnvelope, type PrintJobInput, type Principal }
 import { PostgresEventStore } from '@switchyard/event-store';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand } from '@switchyard/jobs';
-import { jobRuntimeMigrations } from '@switchyard/job-runtime';
+import { jobLeasesProjection, jobRuntimeMigrations } from '@switchyard/job-runtime';
 import { createJobsProjection, jobsReadModelMigrations } from '@switchyard/jobs-read-model';
 import { InProcessEventConsumers, messagingMigrations } from '@switchyard/messaging';
 import { IppPrinter, printerFor } from '@switchyard/print/adapters';
@@ -47,7 +47,7 @@ describe('print service with real printers', () => {
       ...messagingMigrations,
       ...printMigrations,
     });
-    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection([printKindModel])] });
+    store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection([printKindModel]), jobLeasesProjection] });
     // This test's document server is on loopback: exactly that address is allowed, nothing else private.
     const config = printConfigSchema.parse({ PRINT_ALLOWED_URL_RANGES: '127.0.0.1/32', PRINT_FOLLOW_INTERVAL_MS: '50', PRINT_LEASE_MS: '600' });
     service = createPrintService({
