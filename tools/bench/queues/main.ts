@@ -7,7 +7,7 @@
  * Figures as min / median / max over rounds: jobs accepted/s with 1 and 32 submitters, jobs
  * completed/s end to end, submit→completed latency, status reads at 2,000/s offered and flat out
  * (sent from a process of their own, status-reader.ts); then Switchyard ÷ peer ratios, and where
- * the CPU went (by process, per job and per read). Results also go to
+ * the CPU went (by process, per job and per read, with write syscalls). Results also go to
  * bench-results/queues-<time>.json.
  *
  *   npm run bench                      (the issue's size: 10,000 jobs a round, 3 rounds, 5 s read windows;

@@ -169,7 +169,7 @@ interface CpuWindow {
   units: number;
 }
 
-/** Each group's median percent of one CPU and median ms per unit over the windows, largest first. */
+/** Each group's median percent of one CPU, ms and write syscalls per unit over the windows, largest first. */
 function cpuLine(windows: readonly CpuWindow[], unit: string): string | null {
   const measured = windows.filter((window): window is { cpu: CpuUse; units: number } => window.cpu !== null);
   if (measured.length === 0) return null;
@@ -180,12 +180,15 @@ function cpuLine(windows: readonly CpuWindow[], unit: string): string | null {
       group,
       percent: median(measured.map(({ cpu }) => cpu.byProcess[group] ?? 0)),
       each: median(measured.map(({ cpu, units }) => msPerUnit(cpu.byProcess[group] ?? 0, cpu.seconds, units))),
+      writes: median(measured.map(({ cpu, units }) => (units > 0 ? (cpu.writesByProcess[group] ?? 0) / units : Number.NaN))),
     }))
     .filter((row) => row.percent >= 1)
     .sort((a, b) => b.percent - a.percent);
   const busy = median(measured.map(({ cpu }) => cpu.machineBusyPercent));
   const cpus = (measured[0] as { cpu: CpuUse }).cpu.cpus;
-  return `machine ${busy.toFixed(0)} % of ${cpus * 100} %: ` + rows.map((row) => `${row.group} ${row.percent.toFixed(0)} % (${cell(row.each)} ms/${unit})`).join(', ');
+  return `machine ${busy.toFixed(0)} % of ${cpus * 100} %: ` + rows
+      .map((row) => `${row.group} ${row.percent.toFixed(0)} % (${cell(row.each)} ms${row.writes > 0 ? `, ${row.writes.toFixed(1)} writes` : ''}/${unit})`)
+      .join(', ');
 }
 
 /**
@@ -202,10 +205,10 @@ export function renderCpu(runs: readonly SystemRun[], config: BenchConfig): stri
     return lines.length > 0 ? [`\n${title}`, ...lines] : [];
   };
   return [
-    ...section(`CPU while the jobs ran (${config.loadedSubmitters} submitters; percent of one CPU and ms per completed job, medians over rounds)`, (run) =>
+    ...section(`CPU while the jobs ran (${config.loadedSubmitters} submitters; percent of one CPU, ms and write syscalls per completed job, medians over rounds)`, (run) =>
       cpuLine(jobRounds(run, config.loadedSubmitters).map((round) => ({ cpu: round.cpu, units: round.completed })), 'job'),
     ),
-    ...section(`CPU during status reads at ${config.fixedReadRate.toLocaleString('en')}/s offered (ms per read)`, (run) =>
+    ...section(`CPU during status reads at ${config.fixedReadRate.toLocaleString('en')}/s offered (ms and write syscalls per read)`, (run) =>
       cpuLine(run.readRounds.map((round) => ({ cpu: round.fixedRateCpu, units: round.fixedRate.ok })), 'read'),
     ),
   ].join('\n');
