@@ -1,4 +1,4 @@
-import { sql, type Kysely, type QueryExecutorProvider } from 'kysely';
+import { sql, type Kysely, type QueryExecutorProvider, type RawBuilder } from 'kysely';
 import { streamEntityId, type JobEventType, type RecordedEvent } from '@switchyard/contracts';
 import { PREPARED, type InlineProjection } from '@switchyard/event-store';
 
@@ -9,10 +9,15 @@ type Executor = QueryExecutorProvider;
  * The events that end a run: the job's end, or a wait (a retry's backoff, a block) after which a
  * new claim writes a lease of its own.
  */
-export const RUN_ENDING_EVENTS: readonly JobEventType[] = ['JobCompleted', 'JobFailed', 'JobCancelled', 'JobExpired', 'JobRetryScheduled', 'JobBlocked'];
+const RUN_ENDING_EVENTS: readonly JobEventType[] = ['JobCompleted', 'JobFailed', 'JobCancelled', 'JobExpired', 'JobRetryScheduled', 'JobBlocked'];
 
-const leasesOf = (streams: readonly string[]): string =>
-  JSON.stringify([...new Set(streams)].map((stream) => ({ job_id: streamEntityId(stream), stream_id: stream })));
+/** Deletes the leases of these streams' jobs; `claimed`: only where the append's `claim` holds the stream. */
+const deleteLeases = (streams: readonly string[], { claimed }: { claimed: boolean }): RawBuilder<unknown> => {
+  const leases = JSON.stringify([...new Set(streams)].map((stream) => ({ job_id: streamEntityId(stream), stream_id: stream })));
+  return sql`DELETE FROM job_leases l USING jsonb_to_recordset(${leases}::jsonb) AS r(job_id text, stream_id text)
+    ${claimed ? sql`JOIN claim ON claim.stream_id = r.stream_id` : sql``}
+    WHERE l.job_id = r.job_id`;
+};
 
 /**
  * Lets a job's lease go in the statement (or transaction) that records the end of its run, so an
@@ -23,15 +28,9 @@ const leasesOf = (streams: readonly string[]): string =>
 export const jobLeasesProjection: InlineProjection = {
   name: 'job-leases',
   canHandle: RUN_ENDING_EVENTS,
-  // Only where the append took its version: `claim` holds the stream.
-  planAppends: (appends) => ({
-    statement: sql`DELETE FROM job_leases l USING jsonb_to_recordset(${leasesOf(appends.map((append) => append.streamId))}::jsonb) AS r(job_id text, stream_id text)
-      JOIN claim ON claim.stream_id = r.stream_id
-      WHERE l.job_id = r.job_id`,
-  }),
+  planAppends: (appends) => ({ statement: deleteLeases(appends.map((append) => append.streamId), { claimed: true }) }),
   async handle(events: readonly RecordedEvent[], tx) {
-    await sql`${sql.raw(PREPARED)} DELETE FROM job_leases l USING jsonb_to_recordset(${leasesOf(events.map((event) => event.streamId))}::jsonb) AS r(job_id text, stream_id text)
-      WHERE l.job_id = r.job_id`.execute(tx);
+    await sql`${sql.raw(PREPARED)} ${deleteLeases(events.map((event) => event.streamId), { claimed: false })}`.execute(tx);
   },
 };
 
