@@ -46,6 +46,17 @@ export const eventStoreMigrations: Record<string, Migration> = {
       await sql`DROP TABLE events`.execute(db);
     },
   },
+  // Nothing looks an event up by its id, and every id is a fresh randomUUID(): the unique index
+  // only cost each append one more WAL record and a write to a random page of a random-keyed
+  // B-tree (bench:event-store: appends/s beside pgbench 56 % to 59-64 % at 8 writers).
+  '0002_events_without_event_id_index': {
+    async up(db) {
+      await sql`ALTER TABLE events DROP CONSTRAINT events_event_id_key`.execute(db);
+    },
+    async down(db) {
+      await sql`ALTER TABLE events ADD CONSTRAINT events_event_id_key UNIQUE (event_id)`.execute(db);
+    },
+  },
 };
 
 class StaticMigrationProvider implements MigrationProvider {
