@@ -49,6 +49,40 @@ const REMEMBERED_JOBS = 10_000;
 
 type JobRow = NonNullable<ReturnType<JobsModel['row']>>;
 
+/** Every column of a jobs row, in the order row() fills them; the type lets none be missed. */
+const ROW_COLUMNS: Record<keyof JobRow, null> = {
+  id: null,
+  kind: null,
+  org_id: null,
+  status: null,
+  progress: null,
+  attempts: null,
+  priority: null,
+  external_id: null,
+  version: null,
+  created_at: null,
+  updated_at: null,
+  finished_at: null,
+  run_at: null,
+  state: null,
+  kind_state: null,
+};
+
+/**
+ * The parts of the planned upsert that never vary, built once: building them for every append
+ * took 4 % of the print service's CPU.
+ */
+const PLANNED_UPSERT = (() => {
+  const columns = Object.keys(ROW_COLUMNS) as (keyof JobRow)[];
+  return {
+    columns: sql.join(columns.map((column) => sql.ref(column))),
+    // jsonb_populate_record types every column from the row's JSON; the two jsonb columns hold
+    // JSON text there, so they are parsed from it instead.
+    values: sql.join(columns.map((column) => (column === 'state' || column === 'kind_state' ? sql`(p.v->>${column})::jsonb` : sql`r.${sql.ref(column)}`))),
+    updates: sql.join(columns.filter((column) => column !== 'id').map((column) => sql`${sql.ref(column)} = EXCLUDED.${sql.ref(column)}`)),
+  };
+})();
+
 const initialRowState = (): JobRowState => ({ lifecycle: initialJobState(), kindState: {} });
 
 class JobsModel {
@@ -124,18 +158,14 @@ class JobsModel {
     // In id order, as save() writes: two groups writing the same jobs lock them in the same order.
     rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // Every row has the same columns, in the same order: the statement's text never varies.
-    const columns = (Object.keys(rows[0] as JobRow) as (keyof JobRow | 'stream')[]).filter((column) => column !== 'stream');
-    // jsonb_populate_record types every column from the row's JSON; the two jsonb columns hold
-    // JSON text there, so they are parsed from it instead.
-    const values = columns.map((column) => (column === 'state' || column === 'kind_state' ? sql`(p.v->>${column})::jsonb` : sql`r.${sql.ref(column)}`));
     return {
-      statement: sql`INSERT INTO jobs (${sql.join(columns.map((column) => sql.ref(column)))})
-        SELECT ${sql.join(values)}
+      statement: sql`INSERT INTO jobs (${PLANNED_UPSERT.columns})
+        SELECT ${PLANNED_UPSERT.values}
         FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS p(v, ord)
         JOIN claim ON claim.stream_id = p.v->>'stream'
         CROSS JOIN LATERAL jsonb_populate_record(NULL::jobs, p.v) AS r
         ORDER BY p.ord
-        ON CONFLICT (id) DO UPDATE SET ${sql.join(columns.filter((column) => column !== 'id').map((column) => sql`${sql.ref(column)} = EXCLUDED.${sql.ref(column)}`))}`,
+        ON CONFLICT (id) DO UPDATE SET ${PLANNED_UPSERT.updates}`,
       afterCommit: (appended) => {
         this.cache?.written(written);
         this.remember(rows.filter((row) => appended.has(row.stream)));
