@@ -199,8 +199,14 @@ describe.each(TEST_BACKENDS)('job runtime on %s', (backend) => {
     const second = host(completing, { store: counted });
     second.submittedHere(stale.jobId, { state: stale.state, version: stale.version });
     await second.start();
+    if (!queued) throw new Error('a submitted job has its JobQueued');
+    // Handled: the worker's subscription moved past it, in the transaction that handled it.
     await eventually(
-      async () => (await sql`SELECT 1 FROM consumer_inbox WHERE event_id = ${queued?.eventId}::uuid`.execute(database.db)).rows.length === 1,
+      async () =>
+        (
+          await sql`SELECT 1 FROM subscription_checkpoints WHERE consumer = 'worker:print'
+            AND (transaction_id, global_position) >= (${queued.transactionId}::xid8, ${queued.globalPosition}::bigint)`.execute(database.db)
+        ).rows.length === 1,
       { message: `${stale.jobId}'s JobQueued handled` },
     );
     expect(await status(stale.jobId)).toBe('cancelled');

@@ -143,6 +143,9 @@ export class JobWorkerHost<E extends Event, State> {
       name: `worker:${this.options.kind}`,
       filterSubjects: [`${root}.${this.options.kind}.*.JobQueued`],
       parallel,
+      // A JobQueued delivered again finds its job started (or ended) and starts nothing: the
+      // stream's version guards the claim, and no inbox row is needed.
+      idempotent: true,
       // Full: hold the next JobQueued until a job ends, rather than failing it into redelivery.
       ready: (backlog) => this.ready(backlog),
       room: () => this.concurrency - this.active.size,

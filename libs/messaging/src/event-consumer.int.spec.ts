@@ -175,6 +175,31 @@ describe.each(HARNESSES)('event consumer contract: %s', (_label, mode, backend) 
     for (const recorded of seen) expect(recorded.createdAt).toBeInstanceOf(Date);
   });
 
+  it('keeps no inbox rows for an idempotent consumer, one event at a time or in batches', async () => {
+    const kind = uniqueTestName('k');
+    const [single, batched] = [uniqueTestName('c'), uniqueTestName('c')];
+    const filterSubjects = [`${harness.root}.${kind}.>`];
+    await start({ name: single, filterSubjects, idempotent: true, handle: (recorded, tx) => recordApplied(tx, single, recorded) });
+    await start({
+      name: batched,
+      filterSubjects,
+      idempotent: true,
+      handle: (recorded, tx) => recordApplied(tx, batched, recorded),
+      async handleBatch(events, tx) {
+        for (const recorded of events) await recordApplied(tx, batched, recorded);
+      },
+    });
+
+    const appended: RecordedEvent[] = [];
+    for (let j = 0; j < 3; j += 1) appended.push(...(await appendJob(harness.store, kind, `${single}-${j}`, ['JobSubmitted', 'JobQueued'])));
+
+    for (const consumer of [single, batched]) {
+      await waitForApplied(consumer, appended.length);
+      expect(await appliedCounts(harness.db, consumer)).toEqual({ rows: appended.length, distinctEvents: appended.length });
+      expect(await inboxCount(harness.db, consumer)).toBe(0);
+    }
+  });
+
   it('rolls back a failed handler with its writes and retries until the event applies, once', async () => {
     const name = uniqueTestName('c');
     const kind = uniqueTestName('k');
