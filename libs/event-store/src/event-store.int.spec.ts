@@ -280,6 +280,48 @@ describe.each(TEST_BACKENDS)('event store on %s', (backend) => {
       expect(await counter('job-single')).toBe(2);
     });
 
+    it("writes the caller's alsoWrite with the append, for the streams whose append took", async () => {
+      await store.appendToStream('also-a', [event('A', 1)]);
+      await store.appendToStream('also-b', [event('A', 1), event('A', 2)]);
+      // `claim` holds each stream whose append took, at its new version.
+      const alsoWrite = sql`INSERT INTO counters (stream_id, count) SELECT 'also:' || claim.stream_id, claim.version FROM claim`;
+      const also = async (): Promise<[string, number][]> => {
+        const { rows } = await sql<{ stream_id: string; count: number }>`
+          SELECT stream_id, count FROM counters WHERE stream_id LIKE 'also:%' ORDER BY stream_id`.execute(database.db);
+        return rows.map((row) => [row.stream_id, row.count]);
+      };
+
+      const group = await store.transaction((session) =>
+        session.appendToStreams(
+          [
+            { streamId: 'also-a', events: [event('A', 2)], expectedVersion: 1 },
+            { streamId: 'also-b', events: [event('A', 3)], expectedVersion: 1 },
+            { streamId: 'also-c', events: [event('A', 1), event('A', 2)], expectedVersion: 'no_stream' },
+          ],
+          { alsoWrite },
+        ),
+      );
+      expect(group[1]).toBeInstanceOf(VersionConflictError);
+      expect(await also()).toEqual([
+        ['also:also-a', 2],
+        ['also:also-c', 2],
+      ]);
+
+      // One stream, through its own statement; and with the transaction, the write rolls back.
+      await store.transaction((session) => session.appendToStreams([{ streamId: 'also-b', events: [event('A', 3)], expectedVersion: 2 }], { alsoWrite }));
+      await expect(
+        store.transaction(async (session) => {
+          await session.appendToStreams([{ streamId: 'also-d', events: [event('A', 1)], expectedVersion: 'no_stream' }], { alsoWrite });
+          throw new Error('the caller gives up');
+        }),
+      ).rejects.toThrow('the caller gives up');
+      expect(await also()).toEqual([
+        ['also:also-a', 2],
+        ['also:also-b', 3],
+        ['also:also-c', 2],
+      ]);
+    });
+
     it('reads several streams by the stream index, before the log has any statistics', async () => {
       // 400 streams of 5 events in a log nobody has analyzed: a plain join planned without
       // statistics hashes a scan of the whole events table for every multi-stream read.

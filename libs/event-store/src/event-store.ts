@@ -23,6 +23,7 @@ import type {
   Subscription,
   SubscriptionHandler,
   StreamAppend,
+  StreamsAppendOptions,
   SubscriptionOptions,
 } from './types';
 
@@ -181,12 +182,13 @@ class Session implements CallerSession {
     return readStreamsWith<E>(this.tx, streamIds);
   }
 
-  async appendToStreams(appends: readonly StreamAppend[]): Promise<(AppendResult | VersionConflictError)[]> {
+  async appendToStreams(appends: readonly StreamAppend[], { alsoWrite }: StreamsAppendOptions = {}): Promise<(AppendResult | VersionConflictError)[]> {
     const [only] = appends;
+    const also = alsoWrite ? [{ statement: alsoWrite }] : [];
     if (appends.length === 1 && only) {
       // One stream: its own append statement, which carries what the projections write for it.
       const options = { expectedVersion: only.expectedVersion, ...(only.metadata ? { metadata: only.metadata } : {}) };
-      const result = await this.store.appendWith(this.tx, only.streamId, only.events, options).catch(conflictAsResult);
+      const result = await this.store.appendWith(this.tx, only.streamId, only.events, options, undefined, also).catch(conflictAsResult);
       if (!(result instanceof VersionConflictError)) this.appended.push(...result.events);
       return [result];
     }
@@ -195,7 +197,7 @@ class Session implements CallerSession {
       const expected = append.expectedVersion === 'no_stream' ? 0 : append.expectedVersion;
       return { streamId: append.streamId, events: append.events, options: append.metadata ? { metadata: append.metadata } : {}, expected };
     });
-    const results = await this.store.appendGroupWith(this.tx, exact);
+    const results = await this.store.appendGroupWith(this.tx, exact, also);
     for (const result of results) if (result) this.appended.push(...result.events);
     return Promise.all(
       exact.map((append, i) => results[i] ?? this.store.conflict(this.tx, append.streamId, append.expected)),
@@ -382,9 +384,9 @@ export class PostgresEventStore implements EventStore {
    * statement, or run once for all of it). Each append's result, or undefined where its stream was
    * not at the expected version.
    */
-  appendGroupWith(tx: EventStoreTx, group: readonly ExactAppend[]): Promise<(AppendResult | undefined)[]> {
+  appendGroupWith(tx: EventStoreTx, group: readonly ExactAppend[], also: readonly ProjectionWrite[] = []): Promise<(AppendResult | undefined)[]> {
     const stamped = this.stampGroup(group);
-    return this.appendGroupIn(tx, group, stamped, this.planGroup(group, stamped));
+    return this.appendGroupIn(tx, group, stamped, this.planGroup(group, stamped), also);
   }
 
   private stampGroup(group: readonly ExactAppend[]): Stamped[][] {
@@ -395,19 +397,23 @@ export class PostgresEventStore implements EventStore {
     return this.planWrites(group.map((append, i) => ({ streamId: append.streamId, expected: append.expected, stored: stamped[i] ?? [] })));
   }
 
-  /** `writes` null: the projections' `handle` runs in `executor`, which is then a transaction. */
+  /**
+   * `writes` null: the projections' `handle` runs in `executor`, which is then a transaction.
+   * `also`: the caller's writes, in the statement either way.
+   */
   private async appendGroupIn(
     executor: Executor,
     group: readonly ExactAppend[],
     stamped: readonly Stamped[][],
     writes: readonly ProjectionWrite[] | null,
+    also: readonly ProjectionWrite[] = [],
   ): Promise<(AppendResult | undefined)[]> {
     const requests = group.map((append, i) => ({ stream_id: append.streamId, expected: append.expected, n: stamped[i]?.length }));
     const events = group.flatMap((append, i) => {
       const own = stamped[i] ?? [];
       return own.map((event, k) => ({ ...event, streamId: append.streamId, ord: k + 1, n: own.length }));
     });
-    const { rows } = await appendGroupStatement(JSON.stringify(requests), JSON.stringify(events), writes ?? []).execute(executor);
+    const { rows } = await appendGroupStatement(JSON.stringify(requests), JSON.stringify(events), [...(writes ?? []), ...also]).execute(executor);
     const rowsByStream = new Map<string, (AppendedRow & { stream_id: string })[]>();
     for (const row of rows) rowsByStream.set(row.stream_id, [...(rowsByStream.get(row.stream_id) ?? []), row]);
 
@@ -480,7 +486,8 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Appends through `executor`: the store's database, only when `planned` leaves no projection to
-   * run, or an open transaction. `planned` null: the projections run their `handle` in it.
+   * run, or an open transaction. `planned` null: the projections run their `handle` in it. `also`:
+   * the caller's writes, in the statement either way.
    */
   async appendWith(
     executor: Executor,
@@ -488,6 +495,7 @@ export class PostgresEventStore implements EventStore {
     events: readonly Event[],
     options: AppendOptions = {},
     planned: Planned | null = this.plan(streamId, events, options),
+    also: readonly ProjectionWrite[] = [],
   ): Promise<AppendResult> {
     const expected = options.expectedVersion ?? 'any';
     validateExpectedVersion(expected);
@@ -506,7 +514,7 @@ export class PostgresEventStore implements EventStore {
         FROM claim, jsonb_array_elements(${JSON.stringify(stored)}::jsonb) WITH ORDINALITY AS x(e, ord)
         ORDER BY x.ord
         RETURNING global_position, transaction_id, stream_version, created_at
-      )${projectedWrites(planned?.writes ?? [])}
+      )${projectedWrites([...(planned?.writes ?? []), ...also])}
       SELECT global_position::text AS global_position, transaction_id::text AS transaction_id, stream_version, created_at
       FROM inserted ORDER BY inserted.stream_version`.execute(executor);
     if (rows.length === 0) throw await this.conflict(executor, streamId, expected);

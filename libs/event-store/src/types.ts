@@ -90,6 +90,15 @@ export interface StreamAppend {
   metadata?: EventMetadata;
 }
 
+export interface StreamsAppendOptions {
+  /**
+   * The caller's own write for the streams whose append took, sent in the append's statement as
+   * one of its CTEs, instead of a statement of its own: there `claim` (stream_id, version) holds
+   * those streams.
+   */
+  alsoWrite?: RawBuilder<unknown>;
+}
+
 /** The operations available inside one transaction, for appends to several streams at once. */
 export interface EventStoreSession extends EventStreamPort {
   readStream<E extends Event = Event>(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult<E>>;
@@ -100,7 +109,7 @@ export interface EventStoreSession extends EventStreamPort {
    * Appends to several streams in one statement. A stream that is not at its expected version is
    * left alone and answered with its VersionConflictError; the others go ahead.
    */
-  appendToStreams(appends: readonly StreamAppend[]): Promise<(AppendResult | VersionConflictError)[]>;
+  appendToStreams(appends: readonly StreamAppend[], options?: StreamsAppendOptions): Promise<(AppendResult | VersionConflictError)[]>;
   /** The open transaction, for a caller's own writes that must commit with the events. */
   readonly tx: EventStoreTx;
 }

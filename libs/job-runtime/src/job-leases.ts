@@ -34,6 +34,9 @@ export const jobLeasesProjection: InlineProjection = {
   },
 };
 
+/** A lease taken again (a job resumed, or taken over) goes to its new worker. */
+const RENEWED = sql`ON CONFLICT (job_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, expires_at = EXCLUDED.expires_at`;
+
 /** Who runs which job: a lease per running job, renewed while its worker lives. */
 export class JobLeases {
   constructor(
@@ -49,9 +52,26 @@ export class JobLeases {
   async claimAll(tx: Executor, jobIds: readonly string[], kind: string, workerId: string): Promise<void> {
     if (jobIds.length === 0) return;
     await sql`${sql.raw(PREPARED)} INSERT INTO job_leases (job_id, kind, worker_id, expires_at)
-      SELECT id, ${kind}, ${workerId}, now() + ${this.leaseMs} * interval '1 millisecond'
+      SELECT id, ${kind}, ${workerId}, ${this.expiry()}
       FROM jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb) AS ids(id)
-      ON CONFLICT (job_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, expires_at = EXCLUDED.expires_at`.execute(tx);
+      ${RENEWED}`.execute(tx);
+  }
+
+  /**
+   * The same leases as claimAll for the jobs of these streams, written by the statement that
+   * appends their JobStarted (its `alsoWrite`): only for the streams whose append took.
+   */
+  claimWithAppend(streamIds: readonly string[], kind: string, workerId: string): RawBuilder<unknown> {
+    const jobs = JSON.stringify(streamIds.map((stream) => ({ job_id: streamEntityId(stream), stream_id: stream })));
+    return sql`INSERT INTO job_leases (job_id, kind, worker_id, expires_at)
+      SELECT r.job_id, ${kind}, ${workerId}, ${this.expiry()}
+      FROM jsonb_to_recordset(${jobs}::jsonb) AS r(job_id text, stream_id text)
+      JOIN claim ON claim.stream_id = r.stream_id
+      ${RENEWED}`;
+  }
+
+  private expiry(): RawBuilder<unknown> {
+    return sql`now() + ${this.leaseMs} * interval '1 millisecond'`;
   }
 
   async renew(workerId: string, jobIds: readonly string[]): Promise<void> {

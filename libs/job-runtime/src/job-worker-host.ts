@@ -183,9 +183,9 @@ export class JobWorkerHost<E extends Event, State> {
 
   /**
    * Claims the jobs of JobQueued events that arrived together: one read of their streams (none for
-   * jobs this process submitted), one append of their JobStarted events, one write of their leases.
-   * A job someone else wrote to since (a cancellation, say) fails the batch, and each event is then
-   * claimed alone.
+   * jobs this process submitted), then one statement that appends their JobStarted events and
+   * writes their leases. A job someone else wrote to since (a cancellation, say) fails the batch,
+   * and each event is then claimed alone.
    */
   private async claimAll(events: readonly RecordedEvent[], tx: EventStoreTx): Promise<AfterCommit> {
     const { decider, kind } = this.options;
@@ -216,15 +216,20 @@ export class JobWorkerHost<E extends Event, State> {
       if (decided.length === 0) continue;
       starts.push({ streamId, events: decided, state: decided.reduce(decider.evolve, state), expectedVersion: version || 'no_stream' });
     }
+    // Every job of the batch was started or ended already (redeliveries): nothing to write.
+    if (starts.length === 0) return () => undefined;
     const metadata = { kind, actor: this.workerId };
-    const results = await session.appendToStreams(starts.map(({ streamId, events: started, expectedVersion }) => ({ streamId, events: started, expectedVersion, metadata })));
+    // The leases go in the statement that appends the JobStarted events: one statement for the batch.
+    const results = await session.appendToStreams(
+      starts.map(({ streamId, events: started, expectedVersion }) => ({ streamId, events: started, expectedVersion, metadata })),
+      { alsoWrite: this.leases.claimWithAppend(starts.map(({ streamId }) => streamId), kind, this.workerId) },
+    );
     const conflict = results.find((result) => result instanceof Error);
     if (conflict) throw conflict;
     const claimed = starts.map(({ streamId, state }, i) => ({
       jobId: streamEntityId(streamId),
       claimed: { state, version: (results[i] as AppendResult).nextExpectedVersion },
     }));
-    await this.leases.claimAll(tx, claimed.map(({ jobId }) => jobId), kind, this.workerId);
     return () => {
       session.committed();
       claimed.forEach(({ jobId, claimed: job }) => this.launch(jobId, 'run', job));
