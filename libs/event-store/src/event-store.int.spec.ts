@@ -309,6 +309,16 @@ describe.each(TEST_BACKENDS)('event store on %s', (backend) => {
 
       // One stream, through its own statement; and with the transaction, the write rolls back.
       await store.transaction((session) => session.appendToStreams([{ streamId: 'also-b', events: [event('A', 3)], expectedVersion: 2 }], { alsoWrite }));
+      // The store's own appendToStreams, outside any caller's transaction, writes it too.
+      const [stale, taken] = await store.appendToStreams(
+        [
+          { streamId: 'also-a', events: [event('A', 3)], expectedVersion: 1 },
+          { streamId: 'also-e', events: [event('A', 1)], expectedVersion: 'no_stream' },
+        ],
+        { alsoWrite },
+      );
+      expect(stale).toBeInstanceOf(VersionConflictError);
+      expect(taken).toMatchObject({ nextExpectedVersion: 1 });
       await expect(
         store.transaction(async (session) => {
           await session.appendToStreams([{ streamId: 'also-d', events: [event('A', 1)], expectedVersion: 'no_stream' }], { alsoWrite });
@@ -319,6 +329,7 @@ describe.each(TEST_BACKENDS)('event store on %s', (backend) => {
         ['also:also-a', 2],
         ['also:also-b', 3],
         ['also:also-c', 2],
+        ['also:also-e', 1],
       ]);
     });
 

@@ -153,6 +153,14 @@ export const appendGroupStatement = (
   SELECT global_position::text AS global_position, transaction_id::text AS transaction_id, stream_id, stream_version, created_at
   FROM inserted ORDER BY inserted.global_position`;
 
+/** Each stream's share at the exact version it must be at (0: it must not exist yet). */
+const exactAppends = (appends: readonly StreamAppend[]): ExactAppend[] =>
+  appends.map((append) => {
+    validateExpectedVersion(append.expectedVersion);
+    const expected = append.expectedVersion === 'no_stream' ? 0 : append.expectedVersion;
+    return { streamId: append.streamId, events: append.events, options: append.metadata ? { metadata: append.metadata } : {}, expected };
+  });
+
 class Session implements CallerSession {
   /** What this session appended, to wake the subscriptions that want it once the caller committed. */
   private readonly appended: RecordedEvent[] = [];
@@ -192,11 +200,7 @@ class Session implements CallerSession {
       if (!(result instanceof VersionConflictError)) this.appended.push(...result.events);
       return [result];
     }
-    const exact = appends.map((append) => {
-      validateExpectedVersion(append.expectedVersion);
-      const expected = append.expectedVersion === 'no_stream' ? 0 : append.expectedVersion;
-      return { streamId: append.streamId, events: append.events, options: append.metadata ? { metadata: append.metadata } : {}, expected };
-    });
+    const exact = exactAppends(appends);
     const results = await this.store.appendGroupWith(this.tx, exact, also);
     for (const result of results) if (result) this.appended.push(...result.events);
     return Promise.all(
@@ -438,9 +442,20 @@ export class PostgresEventStore implements EventStore {
     return readStreamsWith<E>(this.db, streamIds);
   }
 
-  /** In one transaction of its own; see EventStoreSession.appendToStreams. */
-  appendToStreams(appends: readonly StreamAppend[]): Promise<(AppendResult | VersionConflictError)[]> {
-    return this.transaction((session) => session.appendToStreams(appends));
+  /**
+   * See EventStoreSession.appendToStreams: one autocommitted statement when every projection that
+   * applies writes its part in it, else one transaction of the store's own.
+   */
+  async appendToStreams(appends: readonly StreamAppend[], options: StreamsAppendOptions = {}): Promise<(AppendResult | VersionConflictError)[]> {
+    if (appends.length === 0) return [];
+    const exact = exactAppends(appends);
+    const stamped = this.stampGroup(exact);
+    const writes = this.planGroup(exact, stamped);
+    if (!writes) return this.transaction((session) => session.appendToStreams(appends, options));
+    const also = options.alsoWrite ? [{ statement: options.alsoWrite }] : [];
+    const results = await this.appendGroupIn(this.db, exact, stamped, writes, also);
+    this.notify(results.flatMap((result) => result?.events ?? []));
+    return Promise.all(exact.map((append, i) => results[i] ?? this.conflict(this.db, append.streamId, append.expected)));
   }
 
   async transaction<T>(work: (session: EventStoreSession) => Promise<T>): Promise<T> {

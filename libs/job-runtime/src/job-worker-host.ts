@@ -150,6 +150,9 @@ export class JobWorkerHost<E extends Event, State> {
       ready: (backlog) => this.ready(backlog),
       room: () => this.concurrency - this.active.size,
       handleBatch: (events, tx) => this.claimAll(events, tx),
+      // On JetStream a batch's claim needs no transaction: its one statement appends the
+      // JobStarted events with their rows and leases (a transaction only when a row must be read).
+      handleBatchDirect: (events) => this.claimAll(events),
       handle: async (event, tx) => {
         const jobId = streamEntityId(event.streamId);
         // Past what the claims in flight can add: fail the delivery so it comes again later.
@@ -184,12 +187,14 @@ export class JobWorkerHost<E extends Event, State> {
   /**
    * Claims the jobs of JobQueued events that arrived together: one read of their streams (none for
    * jobs this process submitted), then one statement that appends their JobStarted events and
-   * writes their leases. A job someone else wrote to since (a cancellation, say) fails the batch,
-   * and each event is then claimed alone.
+   * writes their leases, in `tx` or (no tx) on its own. A job someone else wrote to since (a
+   * cancellation, say) fails the batch, and each event is then claimed alone.
    */
-  private async claimAll(events: readonly RecordedEvent[], tx: EventStoreTx): Promise<AfterCommit> {
+  private async claimAll(events: readonly RecordedEvent[], tx?: EventStoreTx): Promise<AfterCommit> {
     const { decider, kind } = this.options;
-    const session = this.options.store.session(tx);
+    // In the consumer's transaction, or (JetStream) in the store's own statements.
+    const session = tx ? this.options.store.session(tx) : undefined;
+    const store = session ?? this.options.store;
     const streamIds = [...new Set(events.map((event) => event.streamId))];
     const known = new Map<string, ClaimedJob<State>>();
     for (const event of events) {
@@ -199,7 +204,7 @@ export class JobWorkerHost<E extends Event, State> {
       if (job && job.version >= event.streamVersion) known.set(event.streamId, job);
     }
     const unknown = streamIds.filter((streamId) => !known.has(streamId));
-    const streams = unknown.length > 0 ? await session.readStreams(unknown) : new Map<string, never>();
+    const streams = unknown.length > 0 ? await store.readStreams(unknown) : new Map<string, never>();
     const starts: { streamId: string; events: E[]; state: State; expectedVersion: number | 'no_stream' }[] = [];
     for (const streamId of streamIds) {
       const read = streams.get(streamId);
@@ -220,7 +225,7 @@ export class JobWorkerHost<E extends Event, State> {
     if (starts.length === 0) return () => undefined;
     const metadata = { kind, actor: this.workerId };
     // The leases go in the statement that appends the JobStarted events: one statement for the batch.
-    const results = await session.appendToStreams(
+    const results = await store.appendToStreams(
       starts.map(({ streamId, events: started, expectedVersion }) => ({ streamId, events: started, expectedVersion, metadata })),
       { alsoWrite: this.leases.claimWithAppend(starts.map(({ streamId }) => streamId), kind, this.workerId) },
     );
@@ -231,7 +236,7 @@ export class JobWorkerHost<E extends Event, State> {
       claimed: { state, version: (results[i] as AppendResult).nextExpectedVersion },
     }));
     return () => {
-      session.committed();
+      session?.committed();
       claimed.forEach(({ jobId, claimed: job }) => this.launch(jobId, 'run', job));
     };
   }

@@ -365,6 +365,43 @@ describe('JetStream consumer applying what arrived together as one batch', () =>
     }
   });
 
+  it('gives an idempotent consumer its batches through handleBatchDirect, and each event alone when one fails', async () => {
+    const name = uniqueTestName('c');
+    const kind = uniqueTestName('k');
+    const direct: number[] = [];
+    let alone = 0;
+    let failNext = false;
+    const consumer = await harness.consumers.start({
+      name,
+      filterSubjects: [`${harness.root}.${kind}.>`],
+      idempotent: true,
+      async handle(recorded, tx) {
+        alone += 1;
+        await recordApplied(tx, name, recorded);
+      },
+      handleBatch: () => Promise.reject(new Error('handleBatchDirect is the one for JetStream')),
+      async handleBatchDirect(events) {
+        if (failNext) throw new Error('this batch fails');
+        direct.push(events.length);
+        for (const recorded of events) await recordApplied(harness.db, name, recorded);
+      },
+    });
+    try {
+      for (let j = 0; j < 4; j += 1) await appendJob(harness.store, kind, `${name}-${j}`, ['JobQueued']);
+      await eventually(async () => (await appliedCounts(harness.db, name)).rows === 4, { timeoutMs: 10_000, message: 'all 4 applied' });
+      failNext = true;
+      await appendJob(harness.store, kind, `${name}-failing`, ['JobQueued']);
+      await eventually(async () => (await appliedCounts(harness.db, name)).rows === 5, { timeoutMs: 10_000, message: 'the fifth applied alone' });
+      await eventually(async () => (await ackPending(name)) === 0, { message: 'all acknowledged' });
+      expect(direct.reduce((sum, size) => sum + size, 0)).toBe(4);
+      expect(alone).toBe(1);
+      expect(await appliedCounts(harness.db, name)).toEqual({ rows: 5, distinctEvents: 5 });
+      expect(await inboxCount(harness.db, name)).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('handles each event alone when its batch fails, and applies each once', async () => {
     const name = uniqueTestName('c');
     const kind = uniqueTestName('k');

@@ -58,6 +58,14 @@ export interface EventConsumerSpec {
    * and no row kept forever per event.
    */
   idempotent?: boolean;
+  /**
+   * For an idempotent consumer on JetStream, instead of handleBatch: applies the events that
+   * arrived together by itself, with no transaction of the consumer's around it (it has no inbox
+   * row to commit with them), so a batch can be a single autocommitted statement. If it throws,
+   * each event goes alone through `handle`. Only with handleBatch, which runs in process, in the
+   * subscription's transaction.
+   */
+  handleBatchDirect?(events: readonly RecordedEvent[]): Promise<void | AfterCommit>;
 }
 
 export interface RunningConsumer {
@@ -289,7 +297,6 @@ export class JetStreamEventConsumers implements EventConsumers {
   }
 
   private async deliverBatch(spec: EventConsumerSpec, msgs: readonly JsMsg[], narrowInProcess: boolean): Promise<void> {
-    const handleBatch = spec.handleBatch as NonNullable<EventConsumerSpec['handleBatch']>;
     const deliveries: { msg: JsMsg; event: RecordedEvent }[] = [];
     for (const msg of msgs) {
       const event = this.open(spec, msg, narrowInProcess);
@@ -299,13 +306,7 @@ export class JetStreamEventConsumers implements EventConsumers {
 
     let fresh: Set<string>;
     try {
-      const applied = await this.options.db.transaction().execute(async (tx) => {
-        const ids = deliveries.map(({ event }) => event.eventId);
-        const claimed = spec.idempotent ? new Set(ids) : await claimInboxEntries(tx, spec.name, ids);
-        // One event delivered twice in the batch (a redelivery) is applied once.
-        const events = [...new Map(deliveries.filter(({ event }) => claimed.has(event.eventId)).map(({ event }) => [event.eventId, event])).values()];
-        return { claimed, afterCommit: events.length > 0 ? await handleBatch(events, tx) : undefined };
-      });
+      const applied = await this.applyBatch(spec, deliveries.map(({ event }) => event));
       fresh = applied.claimed;
       applied.afterCommit?.();
     } catch (error) {
@@ -328,6 +329,28 @@ export class JetStreamEventConsumers implements EventConsumers {
       }
       msg.ack();
     }
+  }
+
+  /**
+   * Applies a batch with its inbox rows in one transaction; an idempotent consumer's has no inbox
+   * rows, and through handleBatchDirect no transaction either. `claimed`: the events applied now.
+   * One event delivered twice in the batch (a redelivery) is applied once.
+   */
+  private async applyBatch(spec: EventConsumerSpec, delivered: readonly RecordedEvent[]): Promise<{ claimed: Set<string>; afterCommit?: void | AfterCommit }> {
+    const ids = delivered.map((event) => event.eventId);
+    const once = (claimed: ReadonlySet<string>): RecordedEvent[] => [
+      ...new Map(delivered.filter((event) => claimed.has(event.eventId)).map((event) => [event.eventId, event])).values(),
+    ];
+    if (spec.idempotent && spec.handleBatchDirect) {
+      const claimed = new Set(ids);
+      return { claimed, afterCommit: await spec.handleBatchDirect(once(claimed)) };
+    }
+    const handleBatch = spec.handleBatch as NonNullable<EventConsumerSpec['handleBatch']>;
+    return this.options.db.transaction().execute(async (tx) => {
+      const claimed = spec.idempotent ? new Set(ids) : await claimInboxEntries(tx, spec.name, ids);
+      const events = once(claimed);
+      return { claimed, afterCommit: events.length > 0 ? await handleBatch(events, tx) : undefined };
+    });
   }
 
   /**
