@@ -87,8 +87,9 @@ const now = (): string => new Date().toISOString();
 const nothingToStart = (error: unknown): boolean => isDomainError(error, 'ILLEGAL_TRANSITION') || isDomainError(error, 'JOB_FINISHED');
 
 /**
- * Runs one kind's jobs: claims each queued job in the consumer's transaction (JobStarted and a
- * lease commit together, so a second claim loses on the stream version), runs it after the commit,
+ * Runs one kind's jobs: claims each queued job with its JobStarted and its lease committed
+ * together (in one statement, or in the consumer's transaction), so a second claim loses on the
+ * stream version and a redelivered JobQueued starts nothing; runs it after the commit,
  * renews its lease while it runs, takes over jobs whose worker's lease expired, and releases
  * scheduled jobs when they are due. The same in both run modes: only `consumers` differs. The
  * store must have jobLeasesProjection: the event that ends a run lets its lease go.
