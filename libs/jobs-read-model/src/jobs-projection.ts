@@ -47,7 +47,13 @@ const groupByStream = (events: readonly RecordedEvent[]): Map<string, RecordedEv
 /** Jobs whose committed rows a process remembers; the oldest are forgotten first. */
 const REMEMBERED_JOBS = 10_000;
 
-type JobRow = NonNullable<ReturnType<JobsModel['row']>>;
+type JobRow = ReturnType<JobsModel['columns']>;
+
+/** A row to write, with the state it holds, which this process remembers once it committed. */
+interface RowWrite {
+  row: JobRow;
+  kept: JobRowState;
+}
 
 /** Every column of a jobs row, in the order row() fills them; the type lets none be missed. */
 const ROW_COLUMNS: Record<keyof JobRow, null> = {
@@ -129,7 +135,7 @@ class JobsModel {
       else rowless?.set(jobId, state);
       return row ? [row] : [];
     });
-    await this.save(executor, rows);
+    await this.save(executor, rows.map(({ row }) => row));
     this.cache?.written(written);
     return () => this.remember(rows);
   }
@@ -141,22 +147,22 @@ class JobsModel {
    * took its version are written: a row goes in where `claim` holds its stream.
    */
   plan(appends: readonly UpcomingAppend[]): ProjectionWrite | undefined {
-    const rows: (JobRow & { stream: string })[] = [];
+    const planned: (RowWrite & { stream: string })[] = [];
     for (const { streamId, expectedVersion, events } of appends) {
       if (!streamId.startsWith(JOB_STREAM_PREFIX)) continue;
       const jobId = streamEntityId(streamId);
       const before = this.knownBefore(jobId, expectedVersion + 1);
       const last = events[events.length - 1];
       if (!before || !last) return undefined;
-      const row = this.row(jobId, this.fold(before, events), last.streamVersion);
-      if (!row) return undefined;
-      rows.push({ ...row, stream: streamId });
+      const write = this.row(jobId, this.fold(before, events), last.streamVersion);
+      if (!write) return undefined;
+      planned.push({ ...write, stream: streamId });
     }
-    if (rows.length === 0) return {};
-    const written = rows.map((row) => row.id);
+    if (planned.length === 0) return {};
+    const written = planned.map(({ row }) => row.id);
     this.cache?.written(written);
     // In id order, as save() writes: two groups writing the same jobs lock them in the same order.
-    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rows = planned.map(({ row, stream }) => ({ ...row, stream })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // Every row has the same columns, in the same order: the statement's text never varies.
     return {
       statement: sql`INSERT INTO jobs (${PLANNED_UPSERT.columns})
@@ -168,7 +174,7 @@ class JobsModel {
         ON CONFLICT (id) DO UPDATE SET ${PLANNED_UPSERT.updates}`,
       afterCommit: (appended) => {
         this.cache?.written(written);
-        this.remember(rows.filter((row) => appended.has(row.stream)));
+        this.remember(planned.filter(({ stream }) => appended.has(stream)));
       },
     };
   }
@@ -191,13 +197,12 @@ class JobsModel {
    * Keeps the rows just committed, as a load would return them, until their jobs finish. Two
    * commits of one job may report back out of order; the later version stays.
    */
-  private remember(rows: readonly JobRow[]): void {
-    for (const row of rows) {
+  private remember(writes: readonly RowWrite[]): void {
+    for (const { row, kept } of writes) {
       if ((this.committed.get(row.id)?.version ?? 0) > row.version) continue;
       this.committed.delete(row.id);
       if (row.finished_at) continue;
-      const state = { lifecycle: JSON.parse(row.state) as JobState, kindState: JSON.parse(row.kind_state) as unknown };
-      this.committed.set(row.id, { version: row.version, state });
+      this.committed.set(row.id, { version: row.version, state: kept });
     }
     for (const jobId of this.committed.keys()) {
       if (this.committed.size <= REMEMBERED_JOBS) break;
@@ -228,15 +233,28 @@ class JobsModel {
     return new Map(rows.map((row) => [row.id, { lifecycle: row.state as JobState, kindState: row.kind_state }]));
   }
 
-  /** The row for one job from its state; every column is a function of the state. */
-  private row(jobId: string, { lifecycle, kindState }: JobRowState, version: number) {
+  /**
+   * The row for one job from its state (every column is a function of the state), with the state
+   * it keeps: the lifecycle holds only what rowInput keeps of the input, as a load would return it.
+   */
+  private row(jobId: string, state: JobRowState, version: number): RowWrite | undefined {
+    const { lifecycle } = state;
     if (!lifecycle.exists || lifecycle.status === null || lifecycle.kind === null || lifecycle.orgId === null) return undefined;
     const rowInput = this.kinds.get(lifecycle.kind)?.rowInput;
+    const kept = { lifecycle: rowInput ? { ...lifecycle, input: rowInput(lifecycle.input) } : lifecycle, kindState: state.kindState ?? {} };
+    return { row: this.columns(jobId, kept, version), kept };
+  }
+
+  private columns(jobId: string, { lifecycle, kindState }: JobRowState, version: number) {
+    // row() passes only a submitted job's state: kind, organization and status are known.
+    const kind = lifecycle.kind as string;
+    const orgId = lifecycle.orgId as string;
+    const status = lifecycle.status as NonNullable<JobState['status']>;
     return {
       id: jobId,
-      kind: lifecycle.kind,
-      org_id: lifecycle.orgId,
-      status: lifecycle.status,
+      kind,
+      org_id: orgId,
+      status,
       progress: lifecycle.progress,
       attempts: lifecycle.attempts,
       priority: lifecycle.priority,
@@ -246,8 +264,9 @@ class JobsModel {
       updated_at: (lifecycle.updatedAt ?? lifecycle.submittedAt) as string,
       finished_at: lifecycle.finishedAt,
       run_at: lifecycle.status === 'scheduled' ? lifecycle.runAt : null,
-      state: JSON.stringify(rowInput ? { ...lifecycle, input: rowInput(lifecycle.input) } : lifecycle),
-      kind_state: JSON.stringify(kindState ?? {}),
+      // The remembered state is these two documents as objects: nothing may change them.
+      state: JSON.stringify(lifecycle),
+      kind_state: JSON.stringify(kindState),
     };
   }
 
