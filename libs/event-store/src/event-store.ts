@@ -161,6 +161,9 @@ const exactAppends = (appends: readonly StreamAppend[]): ExactAppend[] =>
     return { streamId: append.streamId, events: append.events, options: append.metadata ? { metadata: append.metadata } : {}, expected };
   });
 
+/** The caller's alsoWrite as one more write of the append's statement. */
+const alsoWrites = ({ alsoWrite }: StreamsAppendOptions): ProjectionWrite[] => (alsoWrite ? [{ statement: alsoWrite }] : []);
+
 class Session implements CallerSession {
   /** What this session appended, to wake the subscriptions that want it once the caller committed. */
   private readonly appended: RecordedEvent[] = [];
@@ -190,9 +193,9 @@ class Session implements CallerSession {
     return readStreamsWith<E>(this.tx, streamIds);
   }
 
-  async appendToStreams(appends: readonly StreamAppend[], { alsoWrite }: StreamsAppendOptions = {}): Promise<(AppendResult | VersionConflictError)[]> {
+  async appendToStreams(appends: readonly StreamAppend[], options: StreamsAppendOptions = {}): Promise<(AppendResult | VersionConflictError)[]> {
     const [only] = appends;
-    const also = alsoWrite ? [{ statement: alsoWrite }] : [];
+    const also = alsoWrites(options);
     if (appends.length === 1 && only) {
       // One stream: its own append statement, which carries what the projections write for it.
       const options = { expectedVersion: only.expectedVersion, ...(only.metadata ? { metadata: only.metadata } : {}) };
@@ -363,24 +366,33 @@ export class PostgresEventStore implements EventStore {
     if (group.length === 1) return alone(group[0] as PendingAppend);
     let results: (AppendResult | undefined)[];
     try {
-      // Planned, the group is one autocommitted statement; otherwise the projections run in a transaction.
-      const stamped = this.stampGroup(group);
-      const writes = this.planGroup(group, stamped);
-      results = writes
-        ? await this.appendGroupIn(this.db, group, stamped, writes)
-        : await this.own((tx) => this.appendGroupIn(tx, group, stamped, null));
+      results = await this.appendGroup(group);
     } catch {
       // Something failed the group's transaction (one append's projection, a deadlock): each append
       // goes again alone, so only the one at fault sees its error.
       await Promise.all(group.map(alone));
       return;
     }
-    this.notify(results.flatMap((result) => result?.events ?? []));
     for (const [i, append] of group.entries()) {
       const result = results[i];
       if (result) append.resolve(result);
       else await this.conflict(this.db, append.streamId, append.expected).then(append.reject, append.reject);
     }
+  }
+
+  /**
+   * A group's appends in one statement of the store's own: autocommitted when every projection that
+   * applies planned its writes into it, else in a transaction where the others run their `handle`.
+   * Each append's result, or undefined where its stream was not at the expected version.
+   */
+  private async appendGroup(group: readonly ExactAppend[], also: readonly ProjectionWrite[] = []): Promise<(AppendResult | undefined)[]> {
+    const stamped = this.stampGroup(group);
+    const writes = this.planGroup(group, stamped);
+    const results = writes
+      ? await this.appendGroupIn(this.db, group, stamped, writes, also)
+      : await this.own((tx) => this.appendGroupIn(tx, group, stamped, null, also));
+    this.notify(results.flatMap((result) => result?.events ?? []));
+    return results;
   }
 
   /**
@@ -449,12 +461,7 @@ export class PostgresEventStore implements EventStore {
   async appendToStreams(appends: readonly StreamAppend[], options: StreamsAppendOptions = {}): Promise<(AppendResult | VersionConflictError)[]> {
     if (appends.length === 0) return [];
     const exact = exactAppends(appends);
-    const stamped = this.stampGroup(exact);
-    const writes = this.planGroup(exact, stamped);
-    if (!writes) return this.transaction((session) => session.appendToStreams(appends, options));
-    const also = options.alsoWrite ? [{ statement: options.alsoWrite }] : [];
-    const results = await this.appendGroupIn(this.db, exact, stamped, writes, also);
-    this.notify(results.flatMap((result) => result?.events ?? []));
+    const results = await this.appendGroup(exact, alsoWrites(options));
     return Promise.all(exact.map((append, i) => results[i] ?? this.conflict(this.db, append.streamId, append.expected)));
   }
 
