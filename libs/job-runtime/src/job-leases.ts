@@ -11,13 +11,16 @@ type Executor = QueryExecutorProvider;
  */
 const RUN_ENDING_EVENTS: readonly JobEventType[] = ['JobCompleted', 'JobFailed', 'JobCancelled', 'JobExpired', 'JobRetryScheduled', 'JobBlocked'];
 
-/** Deletes the leases of these streams' jobs; `claimed`: only where the append's `claim` holds the stream. */
-const deleteLeases = (streams: readonly string[], { claimed }: { claimed: boolean }): RawBuilder<unknown> => {
-  const leases = JSON.stringify([...new Set(streams)].map((stream) => ({ job_id: streamEntityId(stream), stream_id: stream })));
-  return sql`DELETE FROM job_leases l USING jsonb_to_recordset(${leases}::jsonb) AS r(job_id text, stream_id text)
-    ${claimed ? sql`JOIN claim ON claim.stream_id = r.stream_id` : sql``}
-    WHERE l.job_id = r.job_id`;
+/** These streams' jobs as rows `r` (job_id, stream_id); `claimed`: only where the append's `claim` holds the stream. */
+const jobsOf = (streams: readonly string[], { claimed }: { claimed: boolean }): RawBuilder<unknown> => {
+  const jobs = JSON.stringify([...new Set(streams)].map((stream) => ({ job_id: streamEntityId(stream), stream_id: stream })));
+  return sql`jsonb_to_recordset(${jobs}::jsonb) AS r(job_id text, stream_id text)
+    ${claimed ? sql`JOIN claim ON claim.stream_id = r.stream_id` : sql``}`;
 };
+
+/** Deletes the leases of these streams' jobs; `claimed`: see jobsOf. */
+const deleteLeases = (streams: readonly string[], claimed: { claimed: boolean }): RawBuilder<unknown> =>
+  sql`DELETE FROM job_leases l USING ${jobsOf(streams, claimed)} WHERE l.job_id = r.job_id`;
 
 /**
  * Lets a job's lease go in the statement (or transaction) that records the end of its run, so an
@@ -62,11 +65,9 @@ export class JobLeases {
    * appends their JobStarted (its `alsoWrite`): only for the streams whose append took.
    */
   claimWithAppend(streamIds: readonly string[], kind: string, workerId: string): RawBuilder<unknown> {
-    const jobs = JSON.stringify(streamIds.map((stream) => ({ job_id: streamEntityId(stream), stream_id: stream })));
     return sql`INSERT INTO job_leases (job_id, kind, worker_id, expires_at)
       SELECT r.job_id, ${kind}, ${workerId}, ${this.expiry()}
-      FROM jsonb_to_recordset(${jobs}::jsonb) AS r(job_id text, stream_id text)
-      JOIN claim ON claim.stream_id = r.stream_id
+      FROM ${jobsOf(streamIds, { claimed: true })}
       ${RENEWED}`;
   }
 
