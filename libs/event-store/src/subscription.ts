@@ -46,16 +46,23 @@ export const subscriptionFilter = (eventTypes?: readonly string[], jobKinds?: re
  * for each `from`. A prepared look soon ran on a plan made for any `from`, which cannot know that
  * `from` is recent and scanned the whole log (10.5 ms at 60,000 events on PGlite, against 0.6 ms by
  * the index).
+ *
+ * The first such event in log order, not EXISTS: the planner takes EXISTS to stop at the first of
+ * the rows it expects to pass, and with no statistics on `events` (a young database, or autovacuum
+ * off) it expected thousands, so it scanned the log from its start. Ordered by the index, the read
+ * starts at `from`: on the bench's 24,000 events, a look took 10 to 18 ms of PostgreSQL each.
  */
 export const lookStatement = (
   from: { transactionId: string; position: string },
   filtered: RawBuilder<boolean>,
 ): RawBuilder<{ visible_below: string; readable: boolean }> => sql`
   SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS visible_below,
-         EXISTS (SELECT 1 FROM events
-                 WHERE (transaction_id, global_position) > (${from.transactionId}::xid8, ${from.position}::bigint)
-                   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                   AND ${filtered}) AS readable`;
+         coalesce((SELECT true FROM events
+                   WHERE (transaction_id, global_position) > (${from.transactionId}::xid8, ${from.position}::bigint)
+                     AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                     AND ${filtered}
+                   ORDER BY transaction_id, global_position
+                   LIMIT 1), false) AS readable`;
 
 /**
  * A consumer's checkpoint, locked, and the first `limit` events past it that pass `filtered`, in
