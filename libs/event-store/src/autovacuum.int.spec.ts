@@ -40,7 +40,10 @@ describe('autovacuum on the embedded database, which has no daemon for it', () =
     const first = await autovacuum.runOnce();
     expect(first).toContain('VACUUM (ANALYZE) public.events');
     expect(first).not.toContain('VACUUM (ANALYZE) public.subscription_checkpoints');
-    expect(await plannerStatistics(db, 'events')).toEqual(expect.arrayContaining(['stream_id', 'type', 'transaction_id']));
+    const analyzed = await plannerStatistics(db, 'events');
+    expect(analyzed).toEqual(expect.arrayContaining(['stream_id', 'type', 'transaction_id']));
+    // Never compared whole, so never sampled (migration 0003).
+    expect(analyzed.filter((column) => ['data', 'metadata', 'event_id'].includes(column))).toEqual([]);
 
     // Nothing changed since: once its counters show the round, the next one leaves the table alone.
     await eventually(

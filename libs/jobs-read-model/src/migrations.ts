@@ -32,4 +32,15 @@ export const jobsReadModelMigrations: Record<string, Migration> = {
       await sql`DROP TABLE jobs`.execute(db);
     },
   },
+  // As for the events' payload (0003 in the event store): the views are read by id or by expressions
+  // on them, never compared whole, so ANALYZE need not sample them (240 ms a bench's 8,000 jobs, 50
+  // ms without). An index on an expression over them keeps its own statistics.
+  '0101_jobs_views_without_statistics': {
+    async up(db) {
+      await sql`ALTER TABLE jobs ALTER COLUMN state SET STATISTICS 0, ALTER COLUMN kind_state SET STATISTICS 0`.execute(db);
+    },
+    async down(db) {
+      await sql`ALTER TABLE jobs ALTER COLUMN state SET STATISTICS -1, ALTER COLUMN kind_state SET STATISTICS -1`.execute(db);
+    },
+  },
 };
