@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import type { JobCommand, Principal } from '@switchyard/contracts';
 import { jobStreamId } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { createTestDatabase, explainPlan, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand, jobDecider } from '@switchyard/jobs';
 import { createJobsProjection } from './jobs-projection';
-import { findJob, findJobs, listJobs } from './job-queries';
+import { findJob, findJobs, listJobs, listJobsStatement } from './job-queries';
 import { jobsReadModelMigrations } from './migrations';
 
 const curator: Principal = { orgId: 'org-a', userId: 'u-cur', role: 'curator', keyId: 'k1' };
@@ -84,5 +84,38 @@ describe.each(TEST_BACKENDS)('job queries on %s', (backend) => {
     // (earlier tests may have read on this connection too).
     expect(plans).toEqual([{ generic: expect.any(Number), custom: 5 }]);
     expect(plans[0]?.generic).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe.each(TEST_BACKENDS)("a list of an organization's jobs by kind and status, on a long table, on %s", (backend) => {
+  let database: TestDatabase;
+  const admin: Principal = { orgId: 'org-long', userId: 'u-admin', role: 'admin', keyId: 'k3' };
+  /** The bench's wait for a round's end: is any print job still queued? */
+  const plan = () => explainPlan(database.db, listJobsStatement({ principal: admin, kind: 'print', status: 'queued', limit: 1 }).compile(database.db));
+  let planUnanalyzed: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend, 'job_list_plans', jobsReadModelMigrations);
+    // 5,000 print jobs, one in ten still queued.
+    await sql`INSERT INTO jobs (id, kind, org_id, status, progress, attempts, priority, version, created_at, updated_at, state)
+      SELECT 'pj_' || g, 'print', 'org-long', CASE WHEN g % 10 = 0 THEN 'queued' ELSE 'completed' END, 0, 0, 0, 1,
+             timestamptz '2026-11-23T12:00:00Z' + g * interval '1 second', timestamptz '2026-11-23T12:00:00Z', '{}'
+      FROM generate_series(1, 5000) AS g`.execute(database.db);
+    planUnanalyzed = await plan();
+    await sql`ANALYZE jobs`.execute(database.db);
+  });
+  afterAll(() => database.dispose());
+
+  it('walks an index in the list order and stops at the page, with statistics or without', async () => {
+    for (const planned of [planUnanalyzed, await plan()]) {
+      expect(planned).toMatch(/Limit[^\n]*\n\s*->\s+Index Scan using jobs_org_kind_status_created on jobs/);
+      expect(planned).not.toMatch(/Sort/);
+    }
+    // The page of two, newest first, and the one more that says a next page exists.
+    expect((await listJobsStatement({ principal: admin, kind: 'print', status: 'queued', limit: 2 }).execute(database.db)).rows.map((row) => row.id)).toEqual([
+      'pj_5000',
+      'pj_4990',
+      'pj_4980',
+    ]);
   });
 });

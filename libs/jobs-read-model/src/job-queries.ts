@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { DomainError, type Principal } from '@switchyard/contracts';
 import { PREPARED } from '@switchyard/event-store';
 import type { JobState } from '@switchyard/jobs';
@@ -92,11 +92,12 @@ function decodeCursor(cursor: string): [string, string] {
 }
 
 /**
- * Newest first, keyset-paged on (created_at, id) so a page never repeats or skips a job while
- * others are being added. A member lists only its own jobs.
+ * The page's rows, and one more if there is a next page. Newest first, keyset-paged on
+ * (created_at, id) so a page never repeats or skips a job while others are being added. A member
+ * lists only its own jobs.
  */
-export async function listJobs(db: Kysely<unknown>, query: JobListQuery): Promise<JobListPage> {
-  const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
+export function listJobsStatement(query: JobListQuery): RawBuilder<Row> {
+  const limit = pageSize(query);
   const conditions = [sql`org_id = ${query.principal.orgId}`];
   if (query.principal.role === 'member') conditions.push(sql`state->>'submittedBy' = ${query.principal.userId}`);
   if (query.kind) conditions.push(sql`kind = ${query.kind}`);
@@ -108,11 +109,18 @@ export async function listJobs(db: Kysely<unknown>, query: JobListQuery): Promis
     const [createdAt, id] = decodeCursor(query.cursor);
     conditions.push(sql`(created_at, id) < (${createdAt}::timestamptz, ${id})`);
   }
-  const { rows } = await sql<Row>`
+  return sql<Row>`
     SELECT id, state, kind_state, version, created_at FROM jobs
     WHERE ${sql.join(conditions, sql` AND `)}
     ORDER BY created_at DESC, id DESC
-    LIMIT ${limit + 1}`.execute(db);
+    LIMIT ${limit + 1}`;
+}
+
+const pageSize = (query: JobListQuery): number => Math.min(Math.max(query.limit ?? 50, 1), 200);
+
+export async function listJobs(db: Kysely<unknown>, query: JobListQuery): Promise<JobListPage> {
+  const limit = pageSize(query);
+  const { rows } = await listJobsStatement(query).execute(db);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {

@@ -43,4 +43,17 @@ export const jobsReadModelMigrations: Record<string, Migration> = {
       await sql`ALTER TABLE jobs ALTER COLUMN state SET STATISTICS -1, ALTER COLUMN kind_state SET STATISTICS -1`.execute(db);
     },
   },
+  // A list by kind and status, newest first, found the rows by (org_id, kind, status) and then sorted
+  // all of them for a page: 3.7 ms a call with 4,000 queued jobs, growing with them. In the list's
+  // order, the index hands over the page and stops.
+  '0102_jobs_listed_by_status_in_order': {
+    async up(db) {
+      await sql`DROP INDEX jobs_org_kind_status`.execute(db);
+      await sql`CREATE INDEX jobs_org_kind_status_created ON jobs (org_id, kind, status, created_at DESC, id DESC)`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP INDEX jobs_org_kind_status_created`.execute(db);
+      await sql`CREATE INDEX jobs_org_kind_status ON jobs (org_id, kind, status)`.execute(db);
+    },
+  },
 };
