@@ -20,6 +20,7 @@ import {
   type EventStoreTx,
 } from '@switchyard/event-store';
 import { handleCommand, type Decider } from '@switchyard/jobs';
+import { dueJobsStatement } from '@switchyard/jobs-read-model';
 import type { EventConsumers, RunningConsumer } from '@switchyard/messaging';
 import { JobLeases } from './job-leases';
 
@@ -302,9 +303,7 @@ export class JobWorkerHost<E extends Event, State> {
 
   /** Scheduled jobs (first runs and retries) whose time has come go back to the queue. */
   async releaseDueJobs(): Promise<void> {
-    const { rows } = await sql<{ id: string }>`
-      SELECT id FROM jobs WHERE status = 'scheduled' AND kind = ${this.options.kind} AND run_at <= now()
-      ORDER BY run_at LIMIT 100`.execute(this.options.db);
+    const { rows } = await dueJobsStatement(this.options.kind).execute(this.options.db);
     for (const { id } of rows) {
       await handleCommand(this.options.store, jobStreamId(id), { type: 'EnqueueJob', data: { now: now() } }, this.options.decider, {
         metadata: { kind: this.options.kind, actor: this.workerId },

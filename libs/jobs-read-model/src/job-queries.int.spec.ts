@@ -5,7 +5,7 @@ import { PostgresEventStore } from '@switchyard/event-store';
 import { createTestDatabase, explainPlan, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand, jobDecider } from '@switchyard/jobs';
 import { createJobsProjection } from './jobs-projection';
-import { findJob, findJobs, listJobs, listJobsStatement } from './job-queries';
+import { dueJobsStatement, findJob, findJobs, listJobs, listJobsStatement } from './job-queries';
 import { jobsReadModelMigrations } from './migrations';
 
 const curator: Principal = { orgId: 'org-a', userId: 'u-cur', role: 'curator', keyId: 'k1' };
@@ -117,5 +117,37 @@ describe.each(TEST_BACKENDS)("a list of an organization's jobs by kind and statu
       'pj_4990',
       'pj_4980',
     ]);
+  });
+});
+
+describe.each(TEST_BACKENDS)("a worker's look for its kind's due jobs, behind a queue, on %s", (backend) => {
+  let database: TestDatabase;
+  const plan = () => explainPlan(database.db, dueJobsStatement('print').compile(database.db));
+  let planUnanalyzed: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend, 'due_job_plans', jobsReadModelMigrations);
+    // A kind's own index of its unfinished jobs, as the print service keeps one by printer.
+    await sql`CREATE INDEX jobs_print_unfinished ON jobs ((state->'input'->>'printer'))
+      WHERE kind = 'print' AND status IN ('queued', 'running', 'scheduled')`.execute(database.db);
+    // 3,000 queued print jobs, 10 scheduled image jobs due, 3 print jobs due and 2 not yet.
+    await sql`INSERT INTO jobs (id, kind, org_id, status, progress, attempts, priority, version, created_at, updated_at, run_at, state)
+      SELECT 'j' || g, CASE WHEN g BETWEEN 3001 AND 3010 THEN 'image' ELSE 'print' END, 'org-a',
+             CASE WHEN g <= 3000 THEN 'queued' ELSE 'scheduled' END, 0, 0, 0, 1, now(), now(),
+             CASE WHEN g <= 3000 THEN NULL WHEN g <= 3013 THEN now() - g * interval '1 second' ELSE now() + interval '1 hour' END,
+             jsonb_build_object('input', jsonb_build_object('printer', 'p' || g % 10))
+      FROM generate_series(1, 3015) AS g`.execute(database.db);
+    planUnanalyzed = await plan();
+    await sql`ANALYZE jobs`.execute(database.db);
+  });
+  afterAll(() => database.dispose());
+
+  it('reads only its kind of scheduled jobs, in the order it takes them, with statistics or without', async () => {
+    for (const planned of [planUnanalyzed, await plan()]) {
+      expect(planned).toMatch(/Limit[^\n]*\n\s*->\s+Index Scan using jobs_due on jobs[^\n]*\n\s*Index Cond: \(\(kind = 'print'::text\) AND \(run_at <= now\(\)\)\)/);
+      expect(planned).not.toMatch(/Sort/);
+    }
+    // The longest due first.
+    expect((await dueJobsStatement('print').execute(database.db)).rows.map((row) => row.id)).toEqual(['j3013', 'j3012', 'j3011']);
   });
 });

@@ -116,6 +116,14 @@ export function listJobsStatement(query: JobListQuery): RawBuilder<Row> {
     LIMIT ${limit + 1}`;
 }
 
+/**
+ * Scheduled jobs of a kind whose time has come, longest due first: what a kind's worker puts back in
+ * the queue. By jobs_due, which holds scheduled jobs only, by kind and time.
+ */
+export const dueJobsStatement = (kind: string, limit = 100): RawBuilder<{ id: string }> => sql`
+  SELECT id FROM jobs WHERE status = 'scheduled' AND kind = ${kind} AND run_at <= now()
+  ORDER BY run_at LIMIT ${limit}`;
+
 const pageSize = (query: JobListQuery): number => Math.min(Math.max(query.limit ?? 50, 1), 200);
 
 export async function listJobs(db: Kysely<unknown>, query: JobListQuery): Promise<JobListPage> {

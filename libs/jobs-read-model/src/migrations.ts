@@ -56,4 +56,18 @@ export const jobsReadModelMigrations: Record<string, Migration> = {
       await sql`CREATE INDEX jobs_org_kind_status ON jobs (org_id, kind, status)`.execute(db);
     },
   },
+  // A worker's look for its kind's due jobs read jobs_due (run_at) and filtered the kind, or, as the
+  // planner often judged a young table, a kind's own index of unfinished jobs (print's, by printer):
+  // 5.8 ms a look past 3,000 queued print jobs in the bench, every few seconds from each worker, for
+  // no job. With the kind in the key, the look reads only its kind's scheduled jobs, already in order.
+  '0103_jobs_due_by_kind': {
+    async up(db) {
+      await sql`DROP INDEX jobs_due`.execute(db);
+      await sql`CREATE INDEX jobs_due ON jobs (kind, run_at) WHERE status = 'scheduled'`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP INDEX jobs_due`.execute(db);
+      await sql`CREATE INDEX jobs_due ON jobs (run_at) WHERE status = 'scheduled'`.execute(db);
+    },
+  },
 };
