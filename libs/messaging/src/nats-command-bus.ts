@@ -8,6 +8,7 @@ import {
   type CommandReply,
 } from '@switchyard/contracts';
 import { unwrapReply, type CommandBus } from './command-bus';
+import { NatsJsonSerializer } from './nats-json-serializer';
 
 export interface NatsCommandBusOptions {
   servers: string[];
@@ -25,7 +26,12 @@ export class NatsCommandBus implements CommandBus {
   constructor(private readonly options: NatsCommandBusOptions) {
     this.client = ClientProxyFactory.create({
       transport: Transport.NATS,
-      options: { servers: options.servers, name: options.name ?? 'switchyard-gateway', maxReconnectAttempts: -1 },
+      options: {
+        servers: options.servers,
+        name: options.name ?? 'switchyard-gateway',
+        maxReconnectAttempts: -1,
+        serializer: new NatsJsonSerializer(),
+      },
     });
   }
 

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload, ServerNats } from '@nestjs/microservices';
 import { commandSubject, serviceQueueGroup, type CommandEnvelope, type CommandReply } from '@switchyard/contracts';
 import { replyTo, type CommandHandlers } from './command-bus';
+import { NatsJsonSerializer } from './nats-json-serializer';
 
 /**
  * A Nest controller answering `cmd.<kind>.<command>` for each handler in the map: the map is the
@@ -52,6 +53,7 @@ export async function startCommandServer(options: CommandServerOptions): Promise
       servers: options.servers,
       queue: serviceQueueGroup(options.kind),
       name: options.name ?? `${options.kind}-${process.pid}`,
+      serializer: new NatsJsonSerializer(),
     }),
     logger: ['error', 'warn'],
   });
