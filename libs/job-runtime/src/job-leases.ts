@@ -47,21 +47,15 @@ export class JobLeases {
     private readonly leaseMs: number,
   ) {}
 
-  claim(tx: Executor, jobId: string, kind: string, workerId: string): Promise<void> {
-    return this.claimAll(tx, [jobId], kind, workerId);
-  }
-
-  /** Leases to `workerId` for several jobs, in one statement. */
-  async claimAll(tx: Executor, jobIds: readonly string[], kind: string, workerId: string): Promise<void> {
-    if (jobIds.length === 0) return;
+  /** The lease of one job to `workerId`, in the claim's transaction. */
+  async claim(tx: Executor, jobId: string, kind: string, workerId: string): Promise<void> {
     await sql`${sql.raw(PREPARED)} INSERT INTO job_leases (job_id, kind, worker_id, expires_at)
-      SELECT id, ${kind}, ${workerId}, ${this.expiry()}
-      FROM jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb) AS ids(id)
+      VALUES (${jobId}, ${kind}, ${workerId}, ${this.expiry()})
       ${RENEWED}`.execute(tx);
   }
 
   /**
-   * The same leases as claimAll for the jobs of these streams, written by the statement that
+   * The same leases as claim for the jobs of these streams, written by the statement that
    * appends their JobStarted (its `alsoWrite`): only for the streams whose append took.
    */
   claimWithAppend(streamIds: readonly string[], kind: string, workerId: string): RawBuilder<unknown> {
@@ -77,7 +71,7 @@ export class JobLeases {
 
   async renew(workerId: string, jobIds: readonly string[]): Promise<void> {
     if (jobIds.length === 0) return;
-    await sql`UPDATE job_leases SET expires_at = now() + ${this.leaseMs} * interval '1 millisecond'
+    await sql`UPDATE job_leases SET expires_at = ${this.expiry()}
       WHERE worker_id = ${workerId} AND job_id IN (${sql.join(jobIds)})`.execute(this.db);
   }
 
