@@ -1,4 +1,3 @@
-import { jetstream } from '@nats-io/jetstream';
 import { sql } from 'kysely';
 import { jobStreamId, type JobCommand, type JobEvent } from '@switchyard/contracts';
 import { PostgresEventStore, type EventStoreDb } from '@switchyard/event-store';
@@ -27,7 +26,7 @@ describe('job runtime on JetStream', () => {
     database = await createPostgresTestDatabase('job_runtime_js', { ...jobsReadModelMigrations, ...messagingMigrations, ...jobRuntimeMigrations });
     store = new PostgresEventStore(database.db as never, { projections: [createJobsProjection(), jobLeasesProjection] });
     stream = await createTestEventsStream();
-    relay = startRelay({ store, js: jetstream(stream.nc), streamName: stream.name, subjectRoot: stream.subjectRoot, subscription: { idlePollMs: 10 } });
+    relay = startRelay({ store, nc: stream.nc, streamName: stream.name, subjectRoot: stream.subjectRoot, subscription: { idlePollMs: 10 } });
   });
   afterAll(async () => {
     await worker?.stop();

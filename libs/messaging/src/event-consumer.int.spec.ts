@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
 import { sql, type Kysely } from 'kysely';
 import type { Event, RecordedEvent } from '@switchyard/contracts';
 import { PostgresEventStore, type EventStoreDb } from '@switchyard/event-store';
@@ -75,7 +74,7 @@ async function createHarness(mode: Mode, backend: TestBackend): Promise<Harness>
   const stream = await createTestEventsStream();
   const relay: Relay = startRelay({
     store,
-    js: jetstream(stream.nc),
+    nc: stream.nc,
     streamName: stream.name,
     subjectRoot: stream.subjectRoot,
     subscription: { idlePollMs: 10 },

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { sql } from 'kysely';
 import { eventSubject, type Event, type RecordedEvent } from '@switchyard/contracts';
 import { PostgresEventStore, type EventStoreDb } from '@switchyard/event-store';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '@switchyard/event-store/testing';
-import { EventHeaders } from './event-codec';
+import { encodeRecordedEvent, EventHeaders } from './event-codec';
 import { ensureEventsStream } from './events-stream';
 import { messagingMigrations } from './inbox';
 import { RELAY_CONSUMER, startRelay, type Relay } from './relay';
@@ -37,7 +39,6 @@ describe('relay to JetStream', () => {
   let database: TestDatabase;
   let store: PostgresEventStore;
   let stream: TestEventsStream;
-  let js: JetStreamClient;
   const relays: Relay[] = [];
   const children: TsProcess[] = [];
 
@@ -49,7 +50,6 @@ describe('relay to JetStream', () => {
     // Each test owns its stream, subject root and (through a fresh log position) its events.
     await sql`TRUNCATE events, streams, subscription_checkpoints`.execute(database.db);
     stream = await createTestEventsStream();
-    js = jetstream(stream.nc);
   });
   afterEach(async () => {
     await Promise.all(relays.splice(0).map((relay) => relay.stop()));
@@ -75,7 +75,7 @@ describe('relay to JetStream', () => {
     });
     await store.appendToStream('job-c', [event('JobSubmitted', 6, 'ocr'), event('JobCancelled', 7, 'ocr')]);
 
-    const relay = startRelay({ store, js, streamName: stream.name, subjectRoot: stream.subjectRoot });
+    const relay = startRelay({ store, nc: stream.nc, streamName: stream.name, subjectRoot: stream.subjectRoot });
     relays.push(relay);
     await relay.caughtUp();
 
@@ -108,7 +108,7 @@ describe('relay to JetStream', () => {
 
   it('a relay replaying the whole log from scratch stores nothing twice (msgID dedupe)', async () => {
     for (let i = 0; i < 10; i += 1) await store.appendToStream(`job-r${i % 3}`, [event('Ticked', i, 'print')]);
-    const first = startRelay({ store, js, streamName: stream.name, subjectRoot: stream.subjectRoot });
+    const first = startRelay({ store, nc: stream.nc, streamName: stream.name, subjectRoot: stream.subjectRoot });
     relays.push(first);
     await first.caughtUp();
     await first.stop();
@@ -118,7 +118,7 @@ describe('relay to JetStream', () => {
     let duplicates = 0;
     const replay = startRelay({
       store,
-      js,
+      nc: stream.nc,
       streamName: stream.name,
       subjectRoot: stream.subjectRoot,
       consumerName: `${RELAY_CONSUMER}:replay`,
@@ -136,7 +136,7 @@ describe('relay to JetStream', () => {
     const failures: unknown[] = [];
     const relay = startRelay({
       store,
-      js,
+      nc: stream.nc,
       streamName: stream.name,
       subjectRoot: stream.subjectRoot,
       publishTimeoutMs: 1_000,
@@ -152,6 +152,80 @@ describe('relay to JetStream', () => {
     await relay.caughtUp();
     const messages = await readStreamMessages(stream.jsm, stream.name);
     expect(messages.map((m) => m.msgId).sort()).toEqual((await allEvents()).map((e) => e.eventId).sort());
+  });
+
+  /** The stream's connection, counting the requests sent on it (a JetStream publish that wants its PubAck is one). */
+  const countingRequests = (): { nc: NatsConnection; count: number } => {
+    const counter = { nc: stream.nc, count: 0 };
+    counter.nc = new Proxy(stream.nc, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property);
+        if (typeof value !== 'function') return value;
+        if (property !== 'request') return value.bind(target);
+        return (...args: unknown[]) => {
+          counter.count += 1;
+          return value.apply(target, args);
+        };
+      },
+    });
+    return counter;
+  };
+
+  it('confirms a batch that follows its last stored event with one PubAck, in log order', async () => {
+    const requests = countingRequests();
+    const batches: number[] = [];
+    const relay = startRelay({
+      store,
+      nc: requests.nc,
+      streamName: stream.name,
+      subjectRoot: stream.subjectRoot,
+      onBatchPublished: ({ events }) => void batches.push(events.length),
+    });
+    relays.push(relay);
+    await store.appendToStream('job-p0', [event('JobSubmitted', 0, 'print')]);
+    await relay.caughtUp();
+    requests.count = 0;
+    batches.length = 0;
+
+    await store.appendToStream('job-p1', Array.from({ length: 10 }, (_, i) => event('Progressed', i)), { metadata: { kind: 'print' } });
+    await relay.caughtUp();
+
+    expect(batches).toEqual([10]);
+    expect(requests.count).toBe(1);
+    const messages = await readStreamMessages(stream.jsm, stream.name);
+    const logOrder = (await allEvents()).sort((x, y) => x.globalPosition - y.globalPosition);
+    expect(messages.map((m) => m.msgId)).toEqual(logOrder.map((e) => e.eventId));
+  });
+
+  it('publishes a batch one PubAck at a time when the stream gained a message since its last batch', async () => {
+    const requests = countingRequests();
+    const relay = startRelay({ store, nc: requests.nc, streamName: stream.name, subjectRoot: stream.subjectRoot });
+    relays.push(relay);
+    await store.appendToStream('job-q0', [event('JobSubmitted', 0, 'print')]);
+    await relay.caughtUp();
+    // Someone else's message, not in the log: the next batch's first event no longer follows the stream's last message.
+    const stranger: RecordedEvent = {
+      type: 'Noted',
+      data: {},
+      metadata: { kind: 'print' },
+      eventId: randomUUID(),
+      streamId: 'job-stranger',
+      streamVersion: 1,
+      globalPosition: 1_000_000,
+      transactionId: '1',
+      createdAt: new Date(),
+    };
+    await jetstream(stream.nc).publish(eventSubject(stranger.streamId, stranger.type, 'print', stream.subjectRoot), encodeRecordedEvent(stranger));
+    requests.count = 0;
+
+    await store.appendToStream('job-q1', Array.from({ length: 5 }, (_, i) => event('Progressed', i)), { metadata: { kind: 'print' } });
+    await relay.caughtUp();
+
+    // The chain's PubAck refused it, then one per event.
+    expect(requests.count).toBe(1 + 5);
+    const messages = await readStreamMessages(stream.jsm, stream.name);
+    expect(messages.map((m) => m.event.streamId)).toEqual(['job-q0', 'job-stranger', ...Array<string>(5).fill('job-q1')]);
+    expect(messages.filter((m) => m.event.streamId === 'job-q1').map((m) => m.event.streamVersion)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('survives kill -9 between publish and checkpoint: every event stored exactly once', async () => {

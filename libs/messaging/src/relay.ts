@@ -1,4 +1,5 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { jetstream, JetStreamApiError, PubHeaders, type PubAck } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { EVENT_SUBJECT_ROOT, eventSubject, type RecordedEvent } from '@switchyard/contracts';
 import type { EventStore, SubscriptionOptions } from '@switchyard/event-store';
 import { encodeRecordedEvent, eventHeaders } from './event-codec';
@@ -14,7 +15,8 @@ export interface RelayBatchReport {
 
 export interface RelayOptions {
   store: EventStore;
-  js: JetStreamClient;
+  /** The connection every event goes out on, in log order. */
+  nc: NatsConnection;
   streamName: string;
   subjectRoot?: string;
   /** The event-store subscription (and checkpoint) name; one active instance per name. */
@@ -36,38 +38,89 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
+/** JetStream's answer to a message whose Nats-Expected-Last-Msg-Id is not the stream's last msgID. */
+const WRONG_LAST_MSG_ID = 10070;
+
 /**
  * Tails the event log and publishes each event to JetStream with msgID = event id. The checkpoint
- * moves only after every PubAck of the batch arrived, so a crash replays at most the unacknowledged
+ * moves only after JetStream confirmed the whole batch, so a crash replays at most the unconfirmed
  * batch, and the stream's dedupe window drops what it already holds: each event is stored once.
  * That dedupe is also why the relay's subscription is `atLeastOnce`: no transaction is held open
  * while JetStream answers, and a poll costs two statements, not four (BEGIN and COMMIT).
+ *
+ * The stream holds a prefix of the log: an event is stored only once every event before it is.
+ * That is what lets one PubAck confirm a whole batch. Each event of a batch expects the one before
+ * it (the first, the last event this relay stored) to be the stream's last message
+ * (Nats-Expected-Last-Msg-Id), JetStream stores a message only if that holds, and only the last
+ * asks for an answer: a PubAck for it means the batch was stored right after what came before it.
+ * A PubAck per event cost the relay's process about 40 µs and nats-server about 10 µs per event.
+ * Whenever the chain does not hold (the relay's first batch, a replay, another relay between, a
+ * restarted server), the batch goes again one event after another, each confirmed before the next
+ * is sent, so that one JetStream refuses stops the batch there, and the dedupe window drops what
+ * the chain or an earlier attempt stored.
  */
 export function startRelay(options: RelayOptions): Relay {
-  const { store, js, streamName } = options;
+  const { store, nc, streamName } = options;
+  const js = jetstream(nc);
   const root = options.subjectRoot ?? EVENT_SUBJECT_ROOT;
   const consumer = options.consumerName ?? RELAY_CONSUMER;
   const timeout = options.publishTimeoutMs ?? 5_000;
   const logger = options.logger ?? silentLogger;
+  /** The id of the stream's last message, when this relay stored it: the next batch is chained to it. */
+  let lastStored: string | undefined;
 
-  const publish = (event: RecordedEvent): Promise<PubAck> =>
-    js.publish(eventSubject(event.streamId, event.type, event.metadata.kind, root), encodeRecordedEvent(event), {
+  const subjectOf = (event: RecordedEvent): string => eventSubject(event.streamId, event.type, event.metadata.kind, root);
+
+  const publish = (event: RecordedEvent, lastMsgID?: string): Promise<PubAck> =>
+    js.publish(subjectOf(event), encodeRecordedEvent(event), {
       msgID: event.eventId,
       headers: eventHeaders(event),
       timeout,
       // Rejected unless our stream captures the subject: never "acked" by some other stream.
-      expect: { streamName },
+      expect: { streamName, ...(lastMsgID === undefined ? {} : { lastMsgID }) },
     });
+
+  /** The batch chained to `after` on one PubAck; false: JetStream did not store it all so. */
+  const publishChained = async (events: readonly RecordedEvent[], after: string): Promise<boolean> => {
+    // Event i expects expected[i] as the stream's last message.
+    const expected = [after, ...events.map((event) => event.eventId)];
+    const last = events.length - 1;
+    events.slice(0, last).forEach((event, i) => {
+      const headers = eventHeaders(event);
+      headers.set(PubHeaders.MsgIdHdr, event.eventId);
+      headers.set(PubHeaders.ExpectedStreamHdr, streamName);
+      headers.set(PubHeaders.ExpectedLastMsgIdHdr, expected[i]!);
+      nc.publish(subjectOf(event), encodeRecordedEvent(event), { headers });
+    });
+    try {
+      // Already held: stored by someone else, maybe not last. Only a fresh store proves the chain.
+      return !(await publish(events[last]!, expected[last])).duplicate;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === WRONG_LAST_MSG_ID) return false;
+      throw error;
+    }
+  };
+
+  /** Each event on its own PubAck, in order; how many of them JetStream already held. */
+  const publishInOrder = async (events: readonly RecordedEvent[]): Promise<number> => {
+    let duplicates = 0;
+    let ack: PubAck | undefined;
+    for (const event of events) {
+      ack = await publish(event);
+      if (ack.duplicate) duplicates += 1;
+    }
+    if (ack && !ack.duplicate) lastStored = events[events.length - 1]?.eventId;
+    return duplicates;
+  };
 
   const subscription = store.subscribe(
     consumer,
     async (events) => {
-      // All publishes go out on one connection in log order, so JetStream stores each job's events in
-      // order. Wait for every outcome before failing, so a retry never races its own earlier attempt.
-      const outcomes = await Promise.allSettled(events.map(publish));
-      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-      if (failed) throw failed.reason;
-      const duplicates = outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value.duplicate).length;
+      const after = lastStored;
+      lastStored = undefined;
+      let duplicates = 0;
+      if (after !== undefined && (await publishChained(events, after))) lastStored = events[events.length - 1]?.eventId;
+      else duplicates = await publishInOrder(events);
       const last = events[events.length - 1];
       logger.debug(
         { consumer, stream: streamName, count: events.length, duplicates, globalPosition: last?.globalPosition },

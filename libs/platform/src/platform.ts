@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely, Migration } from 'kysely';
 import { sql } from 'kysely';
@@ -166,7 +166,7 @@ export async function startJetStreamMessaging(storage: PlatformStorage, nats: Na
   // Every process runs a relay; the subscription's lease keeps exactly one of them publishing.
   const relay: Relay = startRelay({
     store: storage.store,
-    js: jetstream(nc),
+    nc,
     streamName: nats.eventsStream,
     subjectRoot: nats.subjectRoot,
     logger,

@@ -4,7 +4,6 @@
  * checkpoint open for RELAY_HOLD_CHECKPOINT_MS, so a parent can SIGKILL it between publish and
  * checkpoint commit.
  */
-import { jetstream } from '@nats-io/jetstream';
 import { openDatabase, PostgresEventStore, type EventStoreDb } from '@switchyard/event-store';
 import { connectNats, natsConfigFromEnv } from '../nats-config';
 import { startRelay } from '../relay';
@@ -36,7 +35,8 @@ async function main(): Promise<void> {
   const nc = await connectNats({ ...config, connectionName: `relay-process-${process.pid}` });
   const relay = startRelay({
     store,
-    js: jetstream(nc, { timeout: config.requestTimeoutMs }),
+    nc,
+    publishTimeoutMs: config.requestTimeoutMs,
     streamName: config.eventsStream,
     subjectRoot: config.subjectRoot,
     subscription: {
