@@ -48,12 +48,13 @@ const WRONG_LAST_MSG_ID = 10070;
  * That dedupe is also why the relay's subscription is `atLeastOnce`: no transaction is held open
  * while JetStream answers, and a poll costs two statements, not four (BEGIN and COMMIT).
  *
- * The stream holds a prefix of the log: an event is stored only once every event before it is.
- * That is what lets one PubAck confirm a whole batch. Each event of a batch expects the one before
- * it (the first, the last event this relay stored) to be the stream's last message
- * (Nats-Expected-Last-Msg-Id), JetStream stores a message only if that holds, and only the last
- * asks for an answer: a PubAck for it means the batch was stored right after what came before it.
- * A PubAck per event cost the relay's process about 40 µs and nats-server about 10 µs per event.
+ * The stream holds a prefix of the log: an event is stored only once every event before it is
+ * held. That lets one PubAck confirm a batch. Each event goes out expecting the one before it (the
+ * first, the last event this relay stored) to be the stream's last message
+ * (Nats-Expected-Last-Msg-Id), which JetStream checks before it stores, and only the last event
+ * asks for an answer. That event newly stored means the one before it was held, and so, the
+ * stream being a prefix, the whole batch. A PubAck per event cost the relay's process 27 to 43 µs
+ * and nats-server 11 to 15 µs per event (batches of 4 to 64 events).
  * Whenever the chain does not hold (the relay's first batch, a replay, another relay between, a
  * restarted server), the batch goes again one event after another, each confirmed before the next
  * is sent, so that one JetStream refuses stops the batch there, and the dedupe window drops what
@@ -82,19 +83,20 @@ export function startRelay(options: RelayOptions): Relay {
 
   /** The batch chained to `after` on one PubAck; false: JetStream did not store it all so. */
   const publishChained = async (events: readonly RecordedEvent[], after: string): Promise<boolean> => {
-    // Event i expects expected[i] as the stream's last message.
-    const expected = [after, ...events.map((event) => event.eventId)];
-    const last = events.length - 1;
-    events.slice(0, last).forEach((event, i) => {
+    const last = events.at(-1);
+    if (!last) return true;
+    let previous = after;
+    for (const event of events.slice(0, -1)) {
       const headers = eventHeaders(event);
       headers.set(PubHeaders.MsgIdHdr, event.eventId);
       headers.set(PubHeaders.ExpectedStreamHdr, streamName);
-      headers.set(PubHeaders.ExpectedLastMsgIdHdr, expected[i]!);
+      headers.set(PubHeaders.ExpectedLastMsgIdHdr, previous);
       nc.publish(subjectOf(event), encodeRecordedEvent(event), { headers });
-    });
+      previous = event.eventId;
+    }
     try {
       // Already held: stored by someone else, maybe not last. Only a fresh store proves the chain.
-      return !(await publish(events[last]!, expected[last])).duplicate;
+      return !(await publish(last, previous)).duplicate;
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === WRONG_LAST_MSG_ID) return false;
       throw error;
