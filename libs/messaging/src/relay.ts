@@ -9,7 +9,11 @@ export const RELAY_CONSUMER = 'relay:jetstream';
 
 export interface RelayBatchReport {
   events: readonly RecordedEvent[];
-  /** Events JetStream already held (same msgID inside the dedupe window): a replay after a crash. */
+  /**
+   * Events JetStream already held (same msgID inside the dedupe window): a replay after a crash.
+   * Counted when the batch went one PubAck per event, as a relay's first batch does; a chained
+   * batch reports none.
+   */
   duplicates: number;
 }
 
