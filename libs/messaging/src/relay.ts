@@ -107,27 +107,27 @@ export function startRelay(options: RelayOptions): Relay {
     }
   };
 
-  /** Each event on its own PubAck, in order; how many of them JetStream already held. */
-  const publishInOrder = async (events: readonly RecordedEvent[]): Promise<number> => {
+  /** Each event on its own PubAck, in order: how many JetStream already held, and whether it stored the last now. */
+  const publishInOrder = async (events: readonly RecordedEvent[]): Promise<{ duplicates: number; lastIsNew: boolean }> => {
     let duplicates = 0;
     let ack: PubAck | undefined;
     for (const event of events) {
       ack = await publish(event);
       if (ack.duplicate) duplicates += 1;
     }
-    if (ack && !ack.duplicate) lastStored = events[events.length - 1]?.eventId;
-    return duplicates;
+    return { duplicates, lastIsNew: ack?.duplicate === false };
   };
 
   const subscription = store.subscribe(
     consumer,
     async (events) => {
+      const last = events.at(-1);
       const after = lastStored;
       lastStored = undefined;
-      let duplicates = 0;
-      if (after !== undefined && (await publishChained(events, after))) lastStored = events[events.length - 1]?.eventId;
-      else duplicates = await publishInOrder(events);
-      const last = events[events.length - 1];
+      const chained = after !== undefined && (await publishChained(events, after));
+      const { duplicates, lastIsNew } = chained ? { duplicates: 0, lastIsNew: true } : await publishInOrder(events);
+      // A last event JetStream already held need not be the stream's last message: no chain starts there.
+      if (lastIsNew) lastStored = last?.eventId;
       logger.debug(
         { consumer, stream: streamName, count: events.length, duplicates, globalPosition: last?.globalPosition },
         'relay published batch',
