@@ -1,5 +1,5 @@
 import { jetstream, JetStreamApiError, PubHeaders, type PubAck } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { EVENT_SUBJECT_ROOT, eventSubject, type RecordedEvent } from '@switchyard/contracts';
 import type { EventStore, SubscriptionOptions } from '@switchyard/event-store';
 import { encodeRecordedEvent, eventHeaders } from './event-codec';
@@ -76,14 +76,22 @@ export function startRelay(options: RelayOptions): Relay {
 
   const subjectOf = (event: RecordedEvent): string => eventSubject(event.streamId, event.type, event.metadata.kind, root);
 
+  /**
+   * The event's headers, its msgID, and what JetStream must find before it stores it: our stream
+   * capturing the subject (never "acked" by some other stream) and, in a chain, `lastMsgID` as the
+   * stream's last message.
+   */
+  const headersFor = (event: RecordedEvent, lastMsgID?: string): MsgHdrs => {
+    const headers = eventHeaders(event);
+    headers.set(PubHeaders.MsgIdHdr, event.eventId);
+    headers.set(PubHeaders.ExpectedStreamHdr, streamName);
+    if (lastMsgID !== undefined) headers.set(PubHeaders.ExpectedLastMsgIdHdr, lastMsgID);
+    return headers;
+  };
+
+  /** One event, answered by its PubAck. */
   const publish = (event: RecordedEvent, lastMsgID?: string): Promise<PubAck> =>
-    js.publish(subjectOf(event), encodeRecordedEvent(event), {
-      msgID: event.eventId,
-      headers: eventHeaders(event),
-      timeout,
-      // Rejected unless our stream captures the subject: never "acked" by some other stream.
-      expect: { streamName, ...(lastMsgID === undefined ? {} : { lastMsgID }) },
-    });
+    js.publish(subjectOf(event), encodeRecordedEvent(event), { headers: headersFor(event, lastMsgID), timeout });
 
   /** The batch chained to `after` on one PubAck; false: JetStream did not store it all so. */
   const publishChained = async (events: readonly RecordedEvent[], after: string): Promise<boolean> => {
@@ -91,11 +99,7 @@ export function startRelay(options: RelayOptions): Relay {
     if (!last) return true;
     let previous = after;
     for (const event of events.slice(0, -1)) {
-      const headers = eventHeaders(event);
-      headers.set(PubHeaders.MsgIdHdr, event.eventId);
-      headers.set(PubHeaders.ExpectedStreamHdr, streamName);
-      headers.set(PubHeaders.ExpectedLastMsgIdHdr, previous);
-      nc.publish(subjectOf(event), encodeRecordedEvent(event), { headers });
+      nc.publish(subjectOf(event), encodeRecordedEvent(event), { headers: headersFor(event, previous) });
       previous = event.eventId;
     }
     try {
