@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { openDatabase } from './database';
 import { appendGroupStatement } from './event-store';
 import { eventStoreMigrations, migrateToLatest } from './migrations';
-import { explainPlan } from './testing';
+import { beforeAndAfterAnalyze, explainPlan } from './testing';
 
 describe('a group append, among 2,000 streams', () => {
   let db: Kysely<unknown>;
@@ -23,10 +23,7 @@ describe('a group append, among 2,000 streams', () => {
   };
 
   it('finds its streams by the primary key, with statistics or without', async () => {
-    const before = await explainGroup();
-    await sql`ANALYZE streams`.execute(db);
-    const after = await explainGroup();
-    for (const plan of [before, after]) {
+    for (const plan of await beforeAndAfterAnalyze(db, 'streams', explainGroup)) {
       expect(plan).toMatch(/Index Scan on streams_pkey|Index Scan using streams_pkey/);
       expect(plan).not.toMatch(/Seq Scan on streams/);
     }

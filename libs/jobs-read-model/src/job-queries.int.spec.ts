@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { JobCommand, Principal } from '@switchyard/contracts';
 import { jobStreamId } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
-import { createTestDatabase, explainPlan, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { beforeAndAfterAnalyze, createTestDatabase, explainPlan, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand, jobDecider } from '@switchyard/jobs';
 import { createJobsProjection } from './jobs-projection';
 import { dueJobsStatement, findJob, findJobs, listJobs, listJobsStatement } from './job-queries';
@@ -90,9 +90,8 @@ describe.each(TEST_BACKENDS)('job queries on %s', (backend) => {
 describe.each(TEST_BACKENDS)("a list of an organization's jobs by kind and status, on a long table, on %s", (backend) => {
   let database: TestDatabase;
   const admin: Principal = { orgId: 'org-long', userId: 'u-admin', role: 'admin', keyId: 'k3' };
-  /** The bench's wait for a round's end: is any print job still queued? */
-  const plan = () => explainPlan(database.db, listJobsStatement({ principal: admin, kind: 'print', status: 'queued', limit: 1 }).compile(database.db));
-  let planUnanalyzed: string;
+  /** The bench's wait for a round's end (is any print job still queued?), planned without statistics and with. */
+  let plans: string[];
 
   beforeAll(async () => {
     database = await createTestDatabase(backend, 'job_list_plans', jobsReadModelMigrations);
@@ -101,13 +100,13 @@ describe.each(TEST_BACKENDS)("a list of an organization's jobs by kind and statu
       SELECT 'pj_' || g, 'print', 'org-long', CASE WHEN g % 10 = 0 THEN 'queued' ELSE 'completed' END, 0, 0, 0, 1,
              timestamptz '2026-11-23T12:00:00Z' + g * interval '1 second', timestamptz '2026-11-23T12:00:00Z', '{}'
       FROM generate_series(1, 5000) AS g`.execute(database.db);
-    planUnanalyzed = await plan();
-    await sql`ANALYZE jobs`.execute(database.db);
+    const query = listJobsStatement({ principal: admin, kind: 'print', status: 'queued', limit: 1 }).compile(database.db);
+    plans = await beforeAndAfterAnalyze(database.db, 'jobs', () => explainPlan(database.db, query));
   });
   afterAll(() => database.dispose());
 
   it('walks an index in the list order and stops at the page, with statistics or without', async () => {
-    for (const planned of [planUnanalyzed, await plan()]) {
+    for (const planned of plans) {
       expect(planned).toMatch(/Limit[^\n]*\n\s*->\s+Index Scan using jobs_org_kind_status_created on jobs/);
       expect(planned).not.toMatch(/Sort/);
     }
@@ -122,8 +121,7 @@ describe.each(TEST_BACKENDS)("a list of an organization's jobs by kind and statu
 
 describe.each(TEST_BACKENDS)("a worker's look for its kind's due jobs, behind a queue, on %s", (backend) => {
   let database: TestDatabase;
-  const plan = () => explainPlan(database.db, dueJobsStatement('print').compile(database.db));
-  let planUnanalyzed: string;
+  let plans: string[];
 
   beforeAll(async () => {
     database = await createTestDatabase(backend, 'due_job_plans', jobsReadModelMigrations);
@@ -137,13 +135,12 @@ describe.each(TEST_BACKENDS)("a worker's look for its kind's due jobs, behind a 
              CASE WHEN g <= 3000 THEN NULL WHEN g <= 3013 THEN now() - g * interval '1 second' ELSE now() + interval '1 hour' END,
              jsonb_build_object('input', jsonb_build_object('printer', 'p' || g % 10))
       FROM generate_series(1, 3015) AS g`.execute(database.db);
-    planUnanalyzed = await plan();
-    await sql`ANALYZE jobs`.execute(database.db);
+    plans = await beforeAndAfterAnalyze(database.db, 'jobs', () => explainPlan(database.db, dueJobsStatement('print').compile(database.db)));
   });
   afterAll(() => database.dispose());
 
   it('reads only its kind of scheduled jobs, in the order it takes them, with statistics or without', async () => {
-    for (const planned of [planUnanalyzed, await plan()]) {
+    for (const planned of plans) {
       expect(planned).toMatch(/Limit[^\n]*\n\s*->\s+Index Scan using jobs_due on jobs[^\n]*\n\s*Index Cond: \(\(kind = 'print'::text\) AND \(run_at <= now\(\)\)\)/);
       expect(planned).not.toMatch(/Sort/);
     }

@@ -37,6 +37,16 @@ export async function explainPlan(db: Kysely<unknown>, query: CompiledQuery, { g
   });
 }
 
+/**
+ * What `planned` gives on `table` as loaded, before the planner has statistics on it (a young
+ * database, or one whose autovacuum is off), then again after ANALYZE: a plan test holds for both.
+ */
+export async function beforeAndAfterAnalyze<T>(db: Kysely<unknown>, table: string, planned: () => Promise<T>): Promise<[T, T]> {
+  const before = await planned();
+  await sql`ANALYZE ${sql.table(table)}`.execute(db);
+  return [before, await planned()];
+}
+
 /** A promise and the function that resolves it. */
 const gate = (): { opened: Promise<void>; open: () => void } => {
   let open = (): void => undefined;
