@@ -5,6 +5,22 @@ export interface QueuedAppend<Result> {
   reject(error: unknown): void;
 }
 
+/**
+ * A function that runs `work` once when the event loop's current turn ends (setImmediate), however
+ * often it is called in that turn: what the turn's callbacks queued is then taken together.
+ */
+export function atTurnEnd(work: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      work();
+    });
+  };
+}
+
 export interface GroupCommitOptions {
   /** Groups being written at once; each is one transaction. */
   maxInFlight: number;
@@ -29,7 +45,7 @@ export class GroupCommit<A extends QueuedAppend<unknown>> {
   private queue: A[] = [];
   private inFlight = 0;
   private readonly writing = new Set<string>();
-  private drainScheduled = false;
+  private readonly drainAtTurnEnd = atTurnEnd(() => this.drain());
 
   constructor(
     private readonly write: (group: readonly A[]) => Promise<void>,
@@ -38,12 +54,7 @@ export class GroupCommit<A extends QueuedAppend<unknown>> {
 
   submit(append: A): void {
     this.queue.push(append);
-    if (this.drainScheduled) return;
-    this.drainScheduled = true;
-    setImmediate(() => {
-      this.drainScheduled = false;
-      this.drain();
-    });
+    this.drainAtTurnEnd();
   }
 
   private drain(): void {

