@@ -75,17 +75,19 @@ const ROW_COLUMNS: Record<keyof JobRow, null> = {
 };
 
 /**
- * The parts of the planned upsert that never vary, built once: building them for every append
- * took 2 % of the print service's CPU.
+ * The parts of the planned upsert that never vary, built once, as text: building them for every
+ * append took 2 % of the print service's CPU, and kysely compiling their 58 column references
+ * for every append 3.8 % more (its compiler was 4.3 % of the samples, now 0.5 %). The column
+ * names are this module's own, in lower case: quoted as they are.
  */
 const PLANNED_UPSERT = (() => {
-  const columns = Object.keys(ROW_COLUMNS) as (keyof JobRow)[];
+  const columns = Object.keys(ROW_COLUMNS).map((column) => `"${column}"`);
   return {
-    columns: sql.join(columns.map((column) => sql.ref(column))),
+    columns: sql.raw(columns.join(', ')),
     // jsonb_populate_record types every column from the row's JSON, and takes the two jsonb columns'
     // objects as they are.
-    values: sql.join(columns.map((column) => sql`r.${sql.ref(column)}`)),
-    updates: sql.join(columns.filter((column) => column !== 'id').map((column) => sql`${sql.ref(column)} = EXCLUDED.${sql.ref(column)}`)),
+    values: sql.raw(columns.map((column) => `r.${column}`).join(', ')),
+    updates: sql.raw(columns.filter((column) => column !== '"id"').map((column) => `${column} = EXCLUDED.${column}`).join(', ')),
   };
 })();
 
