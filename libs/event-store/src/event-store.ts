@@ -104,6 +104,24 @@ type Executor = Kysely<EventStoreTables> | EventStoreTx;
 
 type AppendedRow = Pick<EventRow, 'global_position' | 'transaction_id' | 'stream_version' | 'created_at'>;
 
+/**
+ * An appended event as recorded: what the database decided for it (`row`), with the caller's own
+ * id, type, data and metadata. Field by field: spreading the driver's row into the same object
+ * took 2.1 % of the print service's CPU samples with 32 submitters.
+ */
+const recordedAppend = (row: AppendedRow, streamId: string, event: Stamped): RecordedEvent =>
+  toRecordedEvent({
+    global_position: row.global_position,
+    transaction_id: row.transaction_id,
+    stream_id: streamId,
+    stream_version: row.stream_version,
+    created_at: row.created_at,
+    event_id: event.eventId,
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata,
+  });
+
 /** The projections' writes as CTEs after `inserted`: they run whether or not the query reads them. */
 const projectedWrites = (writes: readonly ProjectionWrite[]): RawBuilder<unknown> =>
   sql.join(
@@ -433,7 +451,7 @@ export class PostgresEventStore implements EventStore {
     const requests = group.map((append, i) => ({ stream_id: append.streamId, expected: append.expected, n: stamped[i]?.length }));
     const events = group.flatMap((append, i) => {
       const own = stamped[i] ?? [];
-      return own.map((event, k) => ({ ...event, streamId: append.streamId, ord: k + 1, n: own.length }));
+      return own.map(({ eventId, type, data, metadata }, k) => ({ eventId, type, data, metadata, streamId: append.streamId, ord: k + 1, n: own.length }));
     });
     const { rows } = await appendGroupStatement(JSON.stringify(requests), JSON.stringify(events), [...(writes ?? []), ...also]).execute(executor);
     const rowsByStream = new Map<string, (AppendedRow & { stream_id: string })[]>();
@@ -443,10 +461,7 @@ export class PostgresEventStore implements EventStore {
     const results = group.map((append, i): AppendResult | undefined => {
       const own = (rowsByStream.get(append.streamId) ?? []).sort((a, b) => a.stream_version - b.stream_version);
       if (own.length === 0) return undefined;
-      const recorded = own.map((row, k) => {
-        const event = (stamped[i] ?? [])[k] as Stamped;
-        return toRecordedEvent({ ...row, event_id: event.eventId, type: event.type, data: event.data, metadata: event.metadata });
-      });
+      const recorded = own.map((row, k) => recordedAppend(row, append.streamId, (stamped[i] ?? [])[k] as Stamped));
       recordedAll.push(...recorded);
       const last = recorded[recorded.length - 1] as RecordedEvent;
       return { nextExpectedVersion: last.streamVersion, lastGlobalPosition: last.globalPosition, events: recorded };
@@ -546,10 +561,7 @@ export class PostgresEventStore implements EventStore {
       SELECT global_position::text AS global_position, transaction_id::text AS transaction_id, stream_version, created_at
       FROM inserted ORDER BY inserted.stream_version`.execute(executor);
     if (rows.length === 0) throw await this.conflict(executor, streamId, expected);
-    const recorded = rows.map((row, i) => {
-      const event = stored[i] as (typeof stored)[number];
-      return toRecordedEvent({ ...row, stream_id: streamId, event_id: event.eventId, type: event.type, data: event.data, metadata: event.metadata });
-    });
+    const recorded = rows.map((row, i) => recordedAppend(row, streamId, stored[i] as Stamped));
     if (planned) {
       this.afterPlanned(executor, planned.writes, new Set([streamId]));
     } else {
