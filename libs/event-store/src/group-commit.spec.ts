@@ -1,4 +1,5 @@
 import { GroupCommit, type QueuedAppend } from './group-commit';
+import { turnEnded } from './testing';
 
 interface Append extends QueuedAppend<string> {
   readonly name: string;
@@ -26,9 +27,6 @@ function lanes(maxInFlight: number, maxGroup = 64) {
   return { written, submit, commitOldest };
 }
 
-/** Lets the event loop finish its turn, and so the GroupCommit start what the turn queued. */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 describe('GroupCommit', () => {
   it('writes the appends made in one turn as one group, though a lane was free for the first', async () => {
     const { written, submit } = lanes(2);
@@ -36,21 +34,21 @@ describe('GroupCommit', () => {
     void submit('b');
     void submit('c');
     expect(written).toEqual([]);
-    await turn();
+    await turnEnded();
     expect(written).toEqual([['a', 'b', 'c']]);
   });
 
   it('gathers what arrives while every lane is busy into the next group, and resolves each append', async () => {
     const { written, submit, commitOldest } = lanes(1);
     const first = submit('a');
-    await turn();
+    await turnEnded();
     const later = [submit('b'), submit('c')];
-    await turn();
-    await turn();
+    await turnEnded();
+    await turnEnded();
     expect(written).toEqual([['a']]);
     commitOldest();
     await expect(first).resolves.toBe('a');
-    await turn();
+    await turnEnded();
     expect(written).toEqual([['a'], ['b', 'c']]);
     commitOldest();
     await expect(Promise.all(later)).resolves.toEqual(['b', 'c']);
@@ -61,18 +59,18 @@ describe('GroupCommit', () => {
     void submit('s1', 'stream-1');
     void submit('s2', 'stream-1');
     void submit('t1', 'stream-2');
-    await turn();
+    await turnEnded();
     // A lane is free, but stream-1's second append waits for its first.
     expect(written).toEqual([['s1', 't1']]);
     commitOldest();
-    await turn();
+    await turnEnded();
     expect(written).toEqual([['s1', 't1'], ['s2']]);
   });
 
   it('splits a turn larger than a group at maxGroup', async () => {
     const { written, submit } = lanes(2, 2);
     for (const name of ['a', 'b', 'c', 'd', 'e']) void submit(name);
-    await turn();
+    await turnEnded();
     // Two lanes of two: the fifth waits for a lane.
     expect(written).toEqual([
       ['a', 'b'],

@@ -1,7 +1,7 @@
 import type { KyselyPlugin, PluginTransformQueryArgs, RootOperationNode } from 'kysely';
 import { jobStreamId, type JobCommand } from '@switchyard/contracts';
 import { PostgresEventStore } from '@switchyard/event-store';
-import { createTestDatabase, holdTransaction, TEST_BACKENDS, type TestDatabase } from '@switchyard/event-store/testing';
+import { createTestDatabase, holdTransaction, TEST_BACKENDS, turnEnded, type TestDatabase } from '@switchyard/event-store/testing';
 import { handleCommand, jobDecider } from '@switchyard/jobs';
 import { JobCache } from './job-cache';
 import { createJobsProjection } from './jobs-projection';
@@ -22,9 +22,6 @@ class StatementCounter implements KyselyPlugin {
   }
   transformResult = async <T>({ result }: { result: T }): Promise<T> => result;
 }
-
-/** Lets the event loop finish its turn, and so the reader send what the turn asked for. */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe.each(TEST_BACKENDS)('JobReader on %s', (backend) => {
   let database: TestDatabase;
@@ -98,7 +95,7 @@ describe.each(TEST_BACKENDS)('JobReader on %s', (backend) => {
     expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
     // r1 is sent when its turn ends; the two reads of r3 wait for it and go together, in the query that fails.
     const first = reader.find('r1');
-    await turn();
+    await turnEnded();
     expect(counter.count).toBe(2);
     counter.failNext = true;
     const both = await Promise.allSettled([reader.find('r3'), reader.find('r3')]);

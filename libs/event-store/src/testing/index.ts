@@ -146,3 +146,6 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Resolves once the event loop's current turn has ended, and with it what atTurnEnd scheduled in it. For tests. */
+export const turnEnded = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
