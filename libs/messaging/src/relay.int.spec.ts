@@ -9,7 +9,7 @@ import { createPostgresTestDatabase, eventually, type TestDatabase } from '@swit
 import { encodeRecordedEvent, EventHeaders } from './event-codec';
 import { ensureEventsStream } from './events-stream';
 import { messagingMigrations } from './inbox';
-import { RELAY_CONSUMER, startRelay, type Relay } from './relay';
+import { RELAY_CONSUMER, startRelay, type Relay, type RelayOptions } from './relay';
 import {
   createTestEventsStream,
   readStreamMessages,
@@ -58,6 +58,13 @@ describe('relay to JetStream', () => {
   });
   afterAll(() => database.dispose());
 
+  /** A relay from the test's log to its stream, stopped after the test; `options` adds to or replaces the defaults. */
+  const relayToStream = (options: Partial<RelayOptions> = {}): Relay => {
+    const relay = startRelay({ store, nc: stream.nc, streamName: stream.name, subjectRoot: stream.subjectRoot, ...options });
+    relays.push(relay);
+    return relay;
+  };
+
   const allEvents = async (): Promise<RecordedEvent[]> => {
     const { rows } = await sql<{ event_id: string; stream_id: string }>`
       SELECT event_id::text, stream_id FROM events ORDER BY global_position`.execute(database.db);
@@ -75,8 +82,7 @@ describe('relay to JetStream', () => {
     });
     await store.appendToStream('job-c', [event('JobSubmitted', 6, 'ocr'), event('JobCancelled', 7, 'ocr')]);
 
-    const relay = startRelay({ store, nc: stream.nc, streamName: stream.name, subjectRoot: stream.subjectRoot });
-    relays.push(relay);
+    const relay = relayToStream();
     await relay.caughtUp();
 
     const expected = await allEvents();
@@ -108,23 +114,17 @@ describe('relay to JetStream', () => {
 
   it('a relay replaying the whole log from scratch stores nothing twice (msgID dedupe)', async () => {
     for (let i = 0; i < 10; i += 1) await store.appendToStream(`job-r${i % 3}`, [event('Ticked', i, 'print')]);
-    const first = startRelay({ store, nc: stream.nc, streamName: stream.name, subjectRoot: stream.subjectRoot });
-    relays.push(first);
+    const first = relayToStream();
     await first.caughtUp();
     await first.stop();
     expect(await streamMessageCount(stream.jsm, stream.name)).toBe(10);
 
     // A new checkpoint name starts from the beginning of the log: every publish is a replay.
     let duplicates = 0;
-    const replay = startRelay({
-      store,
-      nc: stream.nc,
-      streamName: stream.name,
-      subjectRoot: stream.subjectRoot,
+    const replay = relayToStream({
       consumerName: `${RELAY_CONSUMER}:replay`,
       onBatchPublished: (report) => void (duplicates += report.duplicates),
     });
-    relays.push(replay);
     await replay.caughtUp();
     expect(duplicates).toBe(10);
     expect(await streamMessageCount(stream.jsm, stream.name)).toBe(10);
@@ -134,15 +134,10 @@ describe('relay to JetStream', () => {
     await stream.jsm.streams.delete(stream.name);
     for (let i = 0; i < 5; i += 1) await store.appendToStream(`job-f${i}`, [event('JobSubmitted', i, 'print')]);
     const failures: unknown[] = [];
-    const relay = startRelay({
-      store,
-      nc: stream.nc,
-      streamName: stream.name,
-      subjectRoot: stream.subjectRoot,
+    const relay = relayToStream({
       publishTimeoutMs: 1_000,
       logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields) => failures.push(fields) },
     });
-    relays.push(relay);
     await eventually(() => failures.length > 0, { message: 'a failed publish' });
     const { rows } = await sql<{ global_position: string }>`
       SELECT global_position::text FROM subscription_checkpoints WHERE consumer = ${RELAY_CONSUMER}`.execute(database.db);
@@ -174,14 +169,10 @@ describe('relay to JetStream', () => {
   it('confirms a batch that follows its last stored event with one PubAck, in log order', async () => {
     const requests = countingRequests();
     const batches: number[] = [];
-    const relay = startRelay({
-      store,
+    const relay = relayToStream({
       nc: requests.nc,
-      streamName: stream.name,
-      subjectRoot: stream.subjectRoot,
       onBatchPublished: ({ events }) => void batches.push(events.length),
     });
-    relays.push(relay);
     await store.appendToStream('job-p0', [event('JobSubmitted', 0, 'print')]);
     await relay.caughtUp();
     requests.count = 0;
@@ -199,8 +190,7 @@ describe('relay to JetStream', () => {
 
   it('publishes a batch one PubAck at a time when the stream gained a message since its last batch', async () => {
     const requests = countingRequests();
-    const relay = startRelay({ store, nc: requests.nc, streamName: stream.name, subjectRoot: stream.subjectRoot });
-    relays.push(relay);
+    const relay = relayToStream({ nc: requests.nc });
     await store.appendToStream('job-q0', [event('JobSubmitted', 0, 'print')]);
     await relay.caughtUp();
     // Someone else's message, not in the log: the next batch's first event no longer follows the stream's last message.
