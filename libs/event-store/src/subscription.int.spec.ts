@@ -1,5 +1,6 @@
 import { sql, ValueNode, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import type { Event, RecordedEvent } from '@switchyard/contracts';
+import { openDatabase } from './database';
 import { PostgresEventStore } from './event-store';
 import type { Subscription, SubscriptionOptions } from './types';
 import { createTestDatabase, eventually, TEST_BACKENDS, type TestDatabase } from './testing';
@@ -255,6 +256,30 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
       expect(seen.map((e) => e.data['n'])).toEqual([1]);
     });
   }
+
+  it('at least once, moves its checkpoint and leaves its session committing synchronously', async () => {
+    await store.appendToStream('job-async1', [event('A', 1)]);
+    // One session, so the statements after the move run in the session that made it.
+    const single = backend === 'postgres' ? await openDatabase({ driver: 'postgres', url: database.url as string, poolSize: 1 }) : database.db;
+    try {
+      const seen: RecordedEvent[] = [];
+      const subscription = new PostgresEventStore(single as never).subscribe('at-least-once-async', async (events) => void seen.push(...events), {
+        atLeastOnce: true,
+        streamPrefixes: ['job-async'],
+      });
+      running.push(subscription);
+      await subscription.caughtUp();
+      await subscription.stop();
+      const { rows: moved } = await sql<{ moved: boolean }>`
+        SELECT transaction_id > '0'::xid8 AS moved FROM subscription_checkpoints WHERE consumer = 'at-least-once-async'`.execute(single);
+      expect(moved).toEqual([{ moved: true }]);
+      const { rows } = await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(single);
+      expect(rows).toEqual([{ synchronous_commit: 'on' }]);
+      expect(seen.map((e) => e.data['n'])).toEqual([1]);
+    } finally {
+      if (single !== database.db) await single.destroy();
+    }
+  });
 
   it('at least once, leaves the checkpoint to an instance that moved it while its handler ran', async () => {
     await store.appendToStream('job-cas1', [event('A', 1)]);

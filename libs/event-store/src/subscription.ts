@@ -328,16 +328,23 @@ export class PollingSubscription implements Subscription {
       const leaseDue = checkpoint.owner !== this.instanceId || Date.now() - this.leaseRenewedAt > this.leaseMs / 3;
       if (moved || leaseDue) {
         // At least once, nothing holds the row since the poll: move it only as the poll found it.
-        const unchanged = this.options.atLeastOnce
-          ? sql`AND transaction_id = ${stored.transactionId}::xid8 AND global_position = ${stored.position}::bigint
-              AND owner IS NOT DISTINCT FROM ${checkpoint.owner}`
-          : sql``;
+        // And commit the move without waiting for its WAL to reach the disk: a move the database
+        // loses in a crash hands its batch to the handler again, as at least once allows. Waiting
+        // took a flush of its own for each move (0.69 a job in the bench, a fifth of all flushes).
+        const { unchanged, asynchronous } = this.options.atLeastOnce
+          ? {
+              unchanged: sql`AND transaction_id = ${stored.transactionId}::xid8 AND global_position = ${stored.position}::bigint
+                AND owner IS NOT DISTINCT FROM ${checkpoint.owner}`,
+              asynchronous: sql`FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous`,
+            }
+          : { unchanged: sql``, asynchronous: sql`` };
         const { rows: updated } = await sql`${sql.raw(PREPARED)} UPDATE subscription_checkpoints
           SET transaction_id = ${checkpointAfter.transactionId}::xid8,
               global_position = ${checkpointAfter.position}::bigint,
               owner = ${this.instanceId},
               lease_expires_at = now() + ${this.leaseMs} * interval '1 millisecond',
               updated_at = now()
+          ${asynchronous}
           WHERE consumer = ${this.consumer} ${unchanged}
           RETURNING consumer`.execute(tx);
         // Another instance moved it or took it over meanwhile: it goes on from there, this one stands by.

@@ -154,7 +154,8 @@ export interface SubscriptionOptions {
    * move are statements of their own, with no transaction held open while the handler runs, and
    * the checkpoint moves only if no other instance moved or took it meanwhile. A crash between the
    * handler and that move, or a lease taken over during the handler, hands the batch to a handler
-   * again. The handler's `tx` is then the database itself.
+   * again; so does a crash of the database just after the move, which commits without waiting for
+   * its WAL flush. The handler's `tx` is then the database itself.
    */
   atLeastOnce?: boolean;
 }
