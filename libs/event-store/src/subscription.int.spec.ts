@@ -3,7 +3,7 @@ import type { Event, RecordedEvent } from '@switchyard/contracts';
 import { openDatabase } from './database';
 import { PostgresEventStore } from './event-store';
 import type { Subscription, SubscriptionOptions } from './types';
-import { createTestDatabase, eventually, TEST_BACKENDS, type TestDatabase } from './testing';
+import { createTestDatabase, eventually, holdTransaction, TEST_BACKENDS, type TestDatabase } from './testing';
 
 const event = (type: string, n = 0): Event => ({ type, data: { n } });
 
@@ -234,24 +234,17 @@ describe.each(TEST_BACKENDS)('subscriptions on %s', (backend) => {
     it('at least once, polls while another transaction holds its checkpoint row', async () => {
       await store.appendToStream('job-unlocked1', [event('A', 1)]);
       await sql`INSERT INTO subscription_checkpoints (consumer) VALUES ('at-least-once-unlocked')`.execute(database.db);
-      let release: () => void = () => undefined;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let locked: () => void = () => undefined;
-      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-      const holder = database.db.transaction().execute(async (tx) => {
-        await sql`SELECT consumer FROM subscription_checkpoints WHERE consumer = 'at-least-once-unlocked' FOR UPDATE`.execute(tx);
-        locked();
-        await released;
+      const holder = await holdTransaction(database.db, {
+        inside: (tx) => sql`SELECT consumer FROM subscription_checkpoints WHERE consumer = 'at-least-once-unlocked' FOR UPDATE`.execute(tx),
       });
       const seen: RecordedEvent[] = [];
       try {
-        await lockTaken;
         follow('at-least-once-unlocked', seen, { atLeastOnce: true, streamPrefixes: ['job-unlocked'] });
         // A poll that locked the row would wait here until the holder ends.
         await eventually(() => seen.length === 1, { message: 'the event, read while the row is locked' });
       } finally {
-        release();
-        await holder;
+        holder.release();
+        await holder.done;
       }
       expect(seen.map((e) => e.data['n'])).toEqual([1]);
     });
