@@ -60,6 +60,7 @@ function groupOf(pid: string, comm: string): string {
     if (app) return app === 'switchyard' ? 'switchyard (embedded)' : `switchyard ${app}`;
     if (cmdline.includes('peer-worker')) return 'peer worker';
     if (cmdline.includes('status-reader')) return 'bench reader';
+    if (cmdline.includes('floor.bench')) return 'floor server';
     return 'node (other)';
   }
   if (comm.startsWith('kdamond')) return 'kdamond';
