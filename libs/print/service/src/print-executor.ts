@@ -138,10 +138,10 @@ export class PrintExecutor implements JobExecutor<PrintJob> {
         return this.decide(jobId, { type: 'ConfirmCancellation', data: { now: now() } });
       }
     }
-    const accepted: PrintJobCommand = { type: 'RecordPrinterAcceptance', data: { printerJobId, now: now() } };
-    // A raw socket printer took every byte: that is its completion, recorded with the acceptance.
-    if (!printer.tracksJobs || printerJobId === null) return this.decide(jobId, accepted, { type: 'CompleteJob', data: { now: now() } });
-    await this.decide(jobId, accepted);
+    // A raw socket printer took every byte: that is its completion. It keeps no job of its own, so
+    // there is no acceptance to record beside it.
+    if (!printer.tracksJobs || printerJobId === null) return this.decide(jobId, { type: 'CompleteJob', data: { now: now() } });
+    await this.decide(jobId, { type: 'RecordPrinterAcceptance', data: { printerJobId, now: now() } });
     return this.follow(jobId, printer, signal);
   }
 

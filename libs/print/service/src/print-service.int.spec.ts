@@ -91,6 +91,9 @@ describe('print service with real printers', () => {
     expect(done.print).toMatchObject({ state: 'completed', cupsJobId: null, error: null });
     // The pre-flight probe opened a connection too, and sent nothing on it.
     expect(sink.received().filter((bytes) => bytes.length > 0).map(String)).toEqual(['^XA^FDHello^XZ']);
+    // A raw socket printer has no job of its own to accept: its completion is the last fact.
+    const { events } = await store.readStream(jobStreamId(print.jobId));
+    expect(events.map(({ type }) => type)).toEqual(['JobSubmitted', 'JobQueued', 'JobStarted', 'PrinterDeliveryStarted', 'JobCompleted']);
   });
 
   it('carries a small document in the job’s first event and stores a larger one as a blob; both print exactly', async () => {
