@@ -12,6 +12,7 @@
  *   completed) in four commits, one statement a commit for 32 jobs at once.
  * - postgres, with the jobs row: the same commits, each also writing the job's read-model row
  *   (the insert, then three updates), in Switchyard's schema with its indexes.
+ * - pglite, with the jobs row: the same on the embedded mode's database, in memory, in its thread.
  * - delivery: the job's work: connect to a TCP sink, write 1 KiB, close.
  *
  * Figures are CPU milliseconds a job by process (medians over rounds), read from /proc as the queue
