@@ -35,7 +35,7 @@ import { Pool } from 'pg';
 import { createPgliteTestDatabase, createPostgresTestDatabase } from '@switchyard/event-store/testing';
 import { switchyardMigrations } from '@switchyard/platform';
 import { NATS_URL } from '@switchyard/platform/testing';
-import { cpuBetween, msPerUnit, sampleCpu, type CpuUse } from './queues/cpu';
+import { measured, msPerUnit } from './queues/cpu';
 import { JsonHttpClient } from './queues/http-client';
 import { startSink } from './queues/sink';
 import { spread } from './queues/stats';
@@ -70,14 +70,12 @@ interface Part {
 }
 
 async function measure(part: Part, jobs: number): Promise<{ costs: Costs; seconds: number }> {
-  const before = sampleCpu();
   const started = performance.now();
-  await part.run(jobs);
+  const { cpu } = await measured(() => part.run(jobs));
   const seconds = (performance.now() - started) / 1000;
-  const use: CpuUse | null = cpuBetween(before, sampleCpu());
-  if (!use) throw new Error('the floor bench reads CPU from /proc: Linux only');
+  if (!cpu) throw new Error('the floor bench reads CPU from /proc: Linux only');
   const costs: Costs = {};
-  for (const group of part.groups) costs[group] = msPerUnit(use.byProcess[group] ?? 0, use.seconds, jobs);
+  for (const group of part.groups) costs[group] = msPerUnit(cpu.byProcess[group] ?? 0, cpu.seconds, jobs);
   return { costs, seconds };
 }
 

@@ -139,6 +139,13 @@ export function cpuBetween(before: CpuSample | null, after: CpuSample | null): C
   return { seconds, cpus, machineBusyPercent, byProcess: Object.fromEntries(byProcess), writesByProcess };
 }
 
+/** Some work's result, with the CPU the machine's processes used while it ran. */
+export async function measured<T>(work: () => Promise<T>): Promise<{ result: T; cpu: CpuUse | null }> {
+  const before = sampleCpu();
+  const result = await work();
+  return { result, cpu: cpuBetween(before, sampleCpu()) };
+}
+
 /** Milliseconds of CPU per unit of work (a job, a read) from a percent of one CPU over `seconds`. */
 export const msPerUnit = (percentOfOneCpu: number, seconds: number, units: number): number =>
   units > 0 ? (percentOfOneCpu / 100) * seconds * 1000 / units : Number.NaN;

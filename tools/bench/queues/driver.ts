@@ -1,4 +1,4 @@
-import { cpuBetween, describeCpu, sampleCpu, type CpuUse } from './cpu';
+import { describeCpu, measured, type CpuUse } from './cpu';
 import { submitJobs, type ErrorTally, type ReadRun } from './load';
 import type { Sink } from './sink';
 import { startStatusReader } from './status-reader-process';
@@ -72,13 +72,6 @@ export interface SystemRun {
 
 const log = (message: string): void => console.log(`  ${message}`);
 const fixed = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
-
-/** Some work's result, with the CPU the machine's processes used while it ran. */
-async function measured<T>(work: () => Promise<T>): Promise<{ result: T; cpu: CpuUse | null }> {
-  const before = sampleCpu();
-  const result = await work();
-  return { result, cpu: cpuBetween(before, sampleCpu()) };
-}
 
 async function jobRound(
   system: QueueSystem,
