@@ -114,20 +114,19 @@ const eventsByCommit = (jobId: string): { type: string; data: Record<string, unk
 const STATUS_AFTER_COMMIT = ['queued', 'running', 'running', 'completed'] as const;
 
 /** The read model's view of the job after a commit: what a status read returns. */
-const viewAfter = (jobId: string, commit: number): string =>
-  JSON.stringify({
-    jobId,
-    kind: 'print',
-    orgId: ORG,
-    status: STATUS_AFTER_COMMIT[commit],
-    input: inputOf(false),
-    attempts: commit === 0 ? 0 : 1,
-    progress: commit === 3 ? 1 : 0,
-    submittedAt: at(),
-    startedAt: commit === 0 ? null : at(),
-    finishedAt: commit === 3 ? at() : null,
-    print: { deliveryStarted: commit >= 2, printerJobId: null },
-  });
+const viewAfter = (jobId: string, commit: number): Record<string, unknown> => ({
+  jobId,
+  kind: 'print',
+  orgId: ORG,
+  status: STATUS_AFTER_COMMIT[commit],
+  input: inputOf(false),
+  attempts: commit === 0 ? 0 : 1,
+  progress: commit === 3 ? 1 : 0,
+  submittedAt: at(),
+  startedAt: commit === 0 ? null : at(),
+  finishedAt: commit === 3 ? at() : null,
+  print: { deliveryStarted: commit >= 2, printerJobId: null },
+});
 
 function httpPart(): Part {
   let child: ChildProcess | undefined;
@@ -162,7 +161,7 @@ function serveHttp(): void {
     request.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { target: string };
       const jobId = randomUUID();
-      const answer = JSON.stringify({ job: { id: jobId, kind: 'print', status: 'queued', target: body.target, createdAt: at(), view: JSON.parse(viewAfter(jobId, 0)) } });
+      const answer = JSON.stringify({ job: { id: jobId, kind: 'print', status: 'queued', target: body.target, createdAt: at(), view: viewAfter(jobId, 0) } });
       response.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
       response.end(answer);
     });
@@ -187,7 +186,7 @@ function natsPart(): Part {
       service = answering;
       answering.subscribe(`${root}.cmd.print.submit`, {
         queue: 'print',
-        callback: (_error: Error | null, message: Msg): void => void message.respond(JSON.stringify({ job: JSON.parse(viewAfter(randomUUID(), 0)) })),
+        callback: (_error: Error | null, message: Msg): void => void message.respond(JSON.stringify({ job: viewAfter(randomUUID(), 0) })),
       });
       await answering.flush();
       const jsm = await jetstreamManager(opened);
@@ -277,7 +276,7 @@ function databasePart(name: string, groups: readonly string[], withRow: boolean,
             events.map(({ data }) => JSON.stringify(data)),
             metadata,
           ];
-          if (withRow) parameters.push(batchIds, batchIds.map((jobId) => viewAfter(jobId, commit)));
+          if (withRow) parameters.push(batchIds, batchIds.map((jobId) => JSON.stringify(viewAfter(jobId, commit))));
           await execute(commitStatement(commit, withRow), parameters);
         }
       });
